@@ -1,0 +1,88 @@
+"""Kodexa REST API client: typed errors, models, filter builder and the HTTP client (no Django here)."""
+
+from __future__ import annotations
+
+from .client import CancelResponse, KodexaClient
+from .dates import format_datetime, parse_datetime
+from .errors import (
+    KodexaAuthError,
+    KodexaBadRequest,
+    KodexaBadResponse,
+    KodexaConflict,
+    KodexaConnectionError,
+    KodexaError,
+    KodexaHTTPError,
+    KodexaNotFound,
+    KodexaRateLimited,
+    KodexaRedirect,
+    KodexaServerError,
+    KodexaTimeout,
+)
+from .filters import (
+    After,
+    AnyOf,
+    Before,
+    Clause,
+    Contains,
+    Equals,
+    ExecutionField,
+    FilterDialect,
+    UnsupportedFilter,
+    build_filter,
+)
+from .types import (
+    Assistant,
+    DocumentFamily,
+    ExceptionDetails,
+    Execution,
+    ExecutionStatus,
+    Page,
+    StatusDetails,
+    StatusMessage,
+    Step,
+    Target,
+    ValidationError,
+)
+from .urls import validate_base_url, validate_id
+
+__all__ = [
+    "After",
+    "AnyOf",
+    "Assistant",
+    "Before",
+    "CancelResponse",
+    "Clause",
+    "Contains",
+    "DocumentFamily",
+    "Equals",
+    "ExceptionDetails",
+    "Execution",
+    "ExecutionField",
+    "ExecutionStatus",
+    "FilterDialect",
+    "KodexaAuthError",
+    "KodexaBadRequest",
+    "KodexaBadResponse",
+    "KodexaClient",
+    "KodexaConflict",
+    "KodexaConnectionError",
+    "KodexaError",
+    "KodexaHTTPError",
+    "KodexaNotFound",
+    "KodexaRateLimited",
+    "KodexaRedirect",
+    "KodexaServerError",
+    "KodexaTimeout",
+    "Page",
+    "StatusDetails",
+    "StatusMessage",
+    "Step",
+    "Target",
+    "UnsupportedFilter",
+    "ValidationError",
+    "build_filter",
+    "format_datetime",
+    "parse_datetime",
+    "validate_base_url",
+    "validate_id",
+]

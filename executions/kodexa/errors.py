@@ -1,0 +1,209 @@
+"""Typed errors raised by the Kodexa client.
+
+Every error carries what the panel and the audit log need (status, latency, method, path) and nothing
+that could leak: never the API key, never a full upstream body, never a query string.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+# Upstream text ends up in HTML, logs and audit rows: keep it short and printable.
+MAX_DETAIL_CHARS = 300
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+_DETAIL_KEYS = ("detail", "title", "message", "errorMessage")
+
+
+class KodexaError(Exception):
+    """Base of every error the client raises; views catch only this tree."""
+
+    default_message = "Kodexa request failed"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        elapsed_ms: float | None = None,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        self.message = clean_text(message) if message else self.default_message
+        self.status = status
+        self.elapsed_ms = elapsed_ms
+        self.method = method
+        self.path = path
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        where = " ".join(part for part in (self.method, self.path) if part)
+        extras = [where] if where else []
+        if self.status is not None:
+            extras.append(f"HTTP {self.status}")
+        if self.elapsed_ms is not None:
+            extras.append(f"{self.elapsed_ms:.0f} ms")
+        return f"{self.message} ({', '.join(extras)})" if extras else self.message
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(message={self.message!r}, status={self.status!r}, "
+            f"method={self.method!r}, path={self.path!r}, elapsed_ms={self.elapsed_ms!r})"
+        )
+
+
+class KodexaConnectionError(KodexaError):
+    """The transport failed.
+
+    `maybe_sent` tells a caller recording a cancel whether the outcome is unknown (True: the connection broke
+    after the request may have reached Kodexa) or certainly not applied (False: never connected).
+    """
+
+    default_message = "Could not connect to Kodexa"
+
+    def __init__(self, message: str | None = None, *, maybe_sent: bool, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.maybe_sent = maybe_sent
+
+
+class KodexaTimeout(KodexaError):
+    """Kodexa did not answer in time; the request may still have been applied."""
+
+    default_message = "Kodexa did not answer in time"
+    maybe_sent = True
+
+
+class KodexaHTTPError(KodexaError):
+    """Kodexa answered with a non-success status."""
+
+    default_message = "Kodexa returned an error"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        detail: str | None = None,
+        incident_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, status=status, **kwargs)
+        self.detail = clean_text(detail) if detail else None
+        self.incident_id = clean_text(incident_id, limit=80) if incident_id else None
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.detail and self.detail != self.message:
+            text = f"{text}: {self.detail}"
+        if self.incident_id:
+            text = f"{text} [incident {self.incident_id}]"
+        return text
+
+
+class KodexaBadRequest(KodexaHTTPError):
+    default_message = "Kodexa rejected the request"
+
+
+class KodexaAuthError(KodexaHTTPError):
+    """401/403: the panel's credentials are wrong or lack access (an ops problem, not a user one)."""
+
+    default_message = "Kodexa refused the panel's credentials"
+
+    @property
+    def is_forbidden(self) -> bool:
+        return self.status == 403
+
+
+class KodexaNotFound(KodexaHTTPError):
+    default_message = "Not found in Kodexa"
+
+
+class KodexaConflict(KodexaHTTPError):
+    default_message = "Kodexa reported a conflict"
+
+
+class KodexaRateLimited(KodexaHTTPError):
+    default_message = "Kodexa is rate limiting the panel"
+
+    def __init__(
+        self, message: str | None = None, *, retry_after: float | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class KodexaServerError(KodexaHTTPError):
+    default_message = "Kodexa is unavailable"
+
+
+class KodexaBadResponse(KodexaHTTPError):
+    """The answer could not be used: not JSON, wrong shape, too large, or a redirect."""
+
+    default_message = "Kodexa sent an unusable response"
+
+
+class KodexaRedirect(KodexaBadResponse):
+    """A 3xx: never followed, because the custom auth header would be forwarded to the new host."""
+
+    default_message = "Kodexa answered with a redirect"
+
+
+def error_class_for_status(status: int) -> type[KodexaHTTPError]:
+    """The error class for a non-2xx status."""
+    if 300 <= status < 400:
+        return KodexaRedirect
+    if status in (400, 422):
+        return KodexaBadRequest
+    if status in (401, 403):
+        return KodexaAuthError
+    if status == 404:
+        return KodexaNotFound
+    if status == 409:
+        return KodexaConflict
+    if status == 429:
+        return KodexaRateLimited
+    if status >= 500:
+        return KodexaServerError
+    return KodexaHTTPError
+
+
+def clean_text(value: object, *, limit: int = MAX_DETAIL_CHARS) -> str:
+    """Printable, single-line, bounded text: upstream strings are untrusted."""
+    text = value if isinstance(value, str) else str(value)
+    text = _CONTROL_CHARS.sub(" ", text).strip()
+    text = re.sub(r" {2,}", " ", text)
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+def extract_detail(body: bytes | str | Mapping[str, Any] | None) -> tuple[str | None, str | None]:
+    """(detail, incident_id) from a problem+json or legacy Spring error body; never the raw body."""
+    data: object = body
+    if isinstance(body, bytes | str):
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return None, None
+    if not isinstance(data, Mapping):
+        return None, None
+    detail = None
+    for key in _DETAIL_KEYS:
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            detail = clean_text(value)
+            break
+    if detail is None:
+        # Legacy 400s carry a {field: message} map instead of a sentence.
+        errors = data.get("errors")
+        if isinstance(errors, Mapping) and errors:
+            joined = "; ".join(f"{k}: {v}" for k, v in list(errors.items())[:5])
+            detail = clean_text(joined)
+    incident = data.get("incidentId") or data.get("instance")
+    if isinstance(incident, str):
+        # A problem+json `instance` may be a URL; its query string is nobody's business.
+        incident = incident.split("?", 1)[0]
+    incident_id = clean_text(incident, limit=80) if isinstance(incident, str) and incident.strip() else None
+    return detail, incident_id

@@ -1,0 +1,76 @@
+"""What an upstream failure means for the person looking at the page: one place maps the client's error
+tree to a title, a message and the status the panel answers with."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from executions.kodexa import (
+    KodexaAuthError,
+    KodexaBadRequest,
+    KodexaBadResponse,
+    KodexaConflict,
+    KodexaConnectionError,
+    KodexaError,
+    KodexaNotFound,
+    KodexaRateLimited,
+    KodexaRedirect,
+    KodexaServerError,
+    KodexaTimeout,
+)
+from executions.upstream import KodexaNotConfigured
+
+logger = logging.getLogger("executions.upstream")
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamProblem:
+    title: str
+    message: str
+    http_status: int
+    retryable: bool = True
+    misconfigured: bool = False
+    retry_after: float | None = None
+
+
+def describe_upstream_error(exc: KodexaError | KodexaNotConfigured) -> UpstreamProblem:
+    if isinstance(exc, KodexaNotConfigured):
+        return UpstreamProblem("Panel not configured", "KODEXA_URL and KODEXA_API_KEY must be set for this "
+                               "panel to reach Kodexa. Ask the panel's administrator.", 503, retryable=False,
+                               misconfigured=True)
+    if isinstance(exc, KodexaAuthError):
+        return UpstreamProblem("Panel misconfigured", f"Kodexa refused the panel's API key (HTTP {exc.status}). "
+                               "This is not something you can fix from here: ask the panel's administrator to "
+                               "check KODEXA_API_KEY.", 503, retryable=False, misconfigured=True)
+    if isinstance(exc, KodexaNotFound):
+        return UpstreamProblem("Not found", "Kodexa does not know this.", 404, retryable=False)
+    if isinstance(exc, KodexaRateLimited):
+        wait = f" Try again in {int(exc.retry_after)} s." if exc.retry_after else " Try again in a moment."
+        return UpstreamProblem("Kodexa is busy", "Kodexa is rate-limiting the panel." + wait, 503,
+                               retry_after=exc.retry_after)
+    if isinstance(exc, KodexaTimeout):
+        return UpstreamProblem("Kodexa is slow", "Kodexa did not answer in time.", 504)
+    if isinstance(exc, KodexaConnectionError):
+        return UpstreamProblem("Kodexa unreachable", "The panel cannot reach Kodexa right now.", 502)
+    if isinstance(exc, KodexaRedirect):
+        return UpstreamProblem("Kodexa answered unexpectedly", "Kodexa answered with a redirect, which the panel "
+                               "never follows (the API key must not travel elsewhere). Check KODEXA_URL.", 502,
+                               misconfigured=True)
+    if isinstance(exc, KodexaBadResponse):
+        return UpstreamProblem("Kodexa answered unexpectedly", "Kodexa sent a response the panel could not "
+                               "understand.", 502)
+    if isinstance(exc, KodexaServerError):
+        return UpstreamProblem("Kodexa error", f"Kodexa had an internal error (HTTP {exc.status}).", 502)
+    if isinstance(exc, KodexaConflict):
+        return UpstreamProblem("Conflict", "Kodexa refused the change because the execution changed meanwhile.",
+                               409, retryable=False)
+    if isinstance(exc, KodexaBadRequest):
+        return UpstreamProblem("Request refused", "Kodexa refused the request as invalid.", 502, retryable=False)
+    return UpstreamProblem("Kodexa unavailable", "Kodexa could not be used right now.", 502)
+
+
+def log_upstream_problem(exc: KodexaError | KodexaNotConfigured, problem: UpstreamProblem) -> None:
+    level = logging.ERROR if problem.misconfigured else logging.WARNING
+    logger.log(level, "upstream problem: %s", problem.title,
+               extra={"error": type(exc).__name__, "upstream_status": getattr(exc, "status", None)})

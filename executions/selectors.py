@@ -1,0 +1,215 @@
+"""Reads: upstream reads through the Kodexa client (names cached and resolved in parallel), and database
+queries. Selectors return typed objects; templates never see raw upstream dicts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from executions.concurrency import run_parallel
+from executions.kodexa import (
+    Assistant,
+    Execution,
+    KodexaError,
+    KodexaNotFound,
+    Page,
+    StatusMessage,
+)
+from executions.queries import ExecutionQuery
+from executions.upstream import KodexaNotConfigured, kodexa_client
+
+NAME_TTL = 600  # names change rarely
+MISSING_TTL = 60  # a 404 is remembered briefly, so a page of unknown ids does not refetch on every view
+ASSISTANTS_TTL = 300
+CHILDREN_LIMIT = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A resolved reference: an assistant's name or a document family's path, or the bare id if unknown."""
+
+    id: str
+    label: str | None = None
+    known: bool = True
+
+    @property
+    def display(self) -> str:
+        return self.label or self.id
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRow:
+    execution: Execution
+    assistant: Ref | None
+    family: Ref | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionListing:
+    rows: tuple[ExecutionRow, ...]
+    page: Page[Execution]
+    query: ExecutionQuery
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionDetail:
+    execution: Execution
+    assistant: Ref | None
+    family: Ref | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionLive:
+    execution: Execution
+    messages: tuple[StatusMessage, ...]
+    messages_error: KodexaError | None = None
+
+
+# --- names --------------------------------------------------------------------------------------------
+
+def _assistant_key(assistant_id: str) -> str:
+    return f"kx:ref:assistant:{assistant_id}"
+
+
+def _family_key(family_id: str) -> str:
+    return f"kx:ref:family:{family_id}"
+
+
+def _assistant_ref(assistant: Assistant) -> Ref:
+    return Ref(id=assistant.id, label=assistant.name)
+
+
+def refs_resolve(*, assistant_ids: Iterable[str], family_ids: Iterable[str]) -> dict[str, Ref]:
+    """Names for every id, from the shared cache; the misses are fetched in parallel, never one by one.
+
+    A 404 is cached briefly as unknown; any other failure shows the id marked unknown without caching.
+    """
+    wanted = {_assistant_key(i): i for i in set(assistant_ids) if i}
+    wanted.update({_family_key(i): i for i in set(family_ids) if i})
+    if not wanted:
+        return {}
+    found: dict[str, Ref] = cache.get_many(list(wanted))
+    missing = [key for key in wanted if key not in found]
+    if missing:
+        client = kodexa_client()
+
+        def fetch(key: str):  # type: ignore[no-untyped-def]
+            ref_id = wanted[key]
+            if key.startswith("kx:ref:assistant:"):
+                return lambda: Ref(id=ref_id, label=client.get_assistant(ref_id).name)
+            return lambda: Ref(id=ref_id, label=client.get_document_family(ref_id).path)
+
+        results = run_parallel(fetch(key) for key in missing)
+        fresh: dict[str, Ref] = {}
+        gone: dict[str, Ref] = {}
+        for key, result in zip(missing, results, strict=True):
+            if isinstance(result, Ref):
+                fresh[key] = result
+            elif isinstance(result, KodexaNotFound):
+                gone[key] = Ref(id=wanted[key], known=False)
+            else:
+                found[key] = Ref(id=wanted[key], known=False)
+        if fresh:
+            cache.set_many(fresh, NAME_TTL)
+        if gone:
+            cache.set_many(gone, MISSING_TTL)
+        found.update(fresh)
+        found.update(gone)
+    return {wanted[key]: ref for key, ref in found.items()}
+
+
+def assistant_list() -> tuple[Assistant, ...]:
+    """Every assistant (for the filter's select), cached; also warms the name cache."""
+    cached = cache.get("kx:assistants")
+    if cached is not None:
+        return cached
+    assistants = kodexa_client().list_assistants(page_size=1000).items
+    cache.set("kx:assistants", assistants, ASSISTANTS_TTL)
+    cache.set_many({_assistant_key(a.id): _assistant_ref(a) for a in assistants}, NAME_TTL)
+    return assistants
+
+
+def assistant_list_or_empty() -> tuple[Assistant, ...]:
+    """The filter form must still render when the assistant list cannot be loaded."""
+    try:
+        return assistant_list()
+    except (KodexaError, KodexaNotConfigured):
+        return ()
+
+
+def _rows(executions: Iterable[Execution]) -> tuple[ExecutionRow, ...]:
+    executions = tuple(executions)
+    refs = refs_resolve(
+        assistant_ids=(e.assistant_id for e in executions if e.assistant_id),
+        family_ids=(e.document_family_id for e in executions if e.document_family_id),
+    )
+    return tuple(
+        ExecutionRow(
+            execution=e,
+            assistant=refs.get(e.assistant_id) if e.assistant_id else None,
+            family=refs.get(e.document_family_id) if e.document_family_id else None,
+        )
+        for e in executions
+    )
+
+
+# --- executions ---------------------------------------------------------------------------------------
+
+def execution_list(*, query: ExecutionQuery) -> ExecutionListing:
+    """One page of executions with names: one upstream call when the name cache is warm."""
+    page = kodexa_client().list_executions(
+        page=query.page,
+        page_size=query.page_size,
+        filters=query.clauses(),
+        query=query.text,
+        sort=(query.sort,),
+    )
+    return ExecutionListing(rows=_rows(page.items), page=page, query=query)
+
+
+def execution_get(*, execution_id: str) -> ExecutionDetail:
+    """One execution with its names: one upstream call when the name cache is warm."""
+    execution = kodexa_client().get_execution(execution_id)
+    refs = refs_resolve(
+        assistant_ids=[execution.assistant_id] if execution.assistant_id else [],
+        family_ids=[execution.document_family_id] if execution.document_family_id else [],
+    )
+    return ExecutionDetail(
+        execution=execution,
+        assistant=refs.get(execution.assistant_id) if execution.assistant_id else None,
+        family=refs.get(execution.document_family_id) if execution.document_family_id else None,
+    )
+
+
+def execution_live(*, execution_id: str) -> ExecutionLive:
+    """The parts of an execution that change while it runs, read in parallel (one round trip of time)."""
+    client = kodexa_client()
+    execution, messages = run_parallel([
+        lambda: client.get_execution(execution_id),
+        lambda: client.list_status_messages(execution_id),
+    ])
+    if isinstance(execution, BaseException):
+        raise execution
+    if isinstance(messages, KodexaError):
+        return ExecutionLive(execution=execution, messages=(), messages_error=messages)
+    if isinstance(messages, BaseException):
+        raise messages
+    return ExecutionLive(execution=execution, messages=messages)
+
+
+def execution_children(*, execution_id: str) -> ExecutionListing:
+    query = ExecutionQuery(parent_execution_id=execution_id, page_size=CHILDREN_LIMIT, sort="createdOn,asc")
+    return execution_list(query=query)
+
+
+def kodexa_reachability() -> str:
+    """One cheap authenticated call: 'ok', 'not configured', or the kind of failure."""
+    try:
+        kodexa_client().get_account()
+    except KodexaNotConfigured:
+        return "not configured"
+    except KodexaError as exc:
+        return type(exc).__name__
+    return "ok"

@@ -1,0 +1,127 @@
+"""Template helpers for status badges, progress bars, times, durations and copyable ids.
+
+Everything goes through format_html, so upstream strings are always escaped."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from executions.kodexa import ExecutionStatus
+
+register = template.Library()
+COPY_ICON = mark_safe(
+    '<svg aria-hidden="true" viewBox="0 0 16 16" width="13" height="13" fill="none" stroke="currentColor" '
+    'stroke-width="1.5"><rect x="5" y="5" width="9" height="9" rx="1.5"/>'
+    '<path d="M11 5V3.5A1.5 1.5 0 0 0 9.5 2h-6A1.5 1.5 0 0 0 2 3.5v6A1.5 1.5 0 0 0 3.5 11H5"/></svg>'
+)
+_DASH = mark_safe('<span class="muted">—</span>')
+
+
+@register.simple_tag
+def status_badge(status: ExecutionStatus | None, label: str | None = None) -> SafeString:
+    status = status or ExecutionStatus.UNKNOWN
+    text = label or status.label
+    return format_html('<span class="badge tone-{}" data-status="{}">{}</span>', status.tone, status.value, text)
+
+
+@register.simple_tag
+def progress_bar(percent: int | None, label: str = "Progress") -> SafeString:
+    if percent is None:
+        return _DASH
+    return format_html(
+        '<span class="progress"><progress value="{}" max="100" aria-label="{}"></progress>'
+        '<span class="pct">{}%</span></span>',
+        percent, label, percent,
+    )
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+@register.filter
+def timetag(value: datetime | None) -> SafeString:
+    """Absolute time: UTC in the HTML, the viewer's local time once the page's script runs; UTC on hover."""
+    if not isinstance(value, datetime):
+        return _DASH
+    utc = _utc(value)
+    return format_html('<time datetime="{}" data-local title="{} UTC">{} UTC</time>',
+                       utc.isoformat().replace("+00:00", "Z"), utc.strftime("%Y-%m-%d %H:%M:%S"),
+                       utc.strftime("%Y-%m-%d %H:%M:%S"))
+
+
+@register.filter
+def ago(value: datetime | None) -> SafeString:
+    """Relative time ("3 min ago"), computed on the server and kept fresh by the page's script."""
+    if not isinstance(value, datetime):
+        return _DASH
+    utc = _utc(value)
+    return format_html('<time datetime="{}" data-relative title="{} UTC">{}</time>',
+                       utc.isoformat().replace("+00:00", "Z"), utc.strftime("%Y-%m-%d %H:%M:%S"),
+                       relative_text(utc))
+
+
+def relative_text(value: datetime, now: datetime | None = None) -> str:
+    seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
+    future = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 45:
+        text = "just now" if not future else "in a moment"
+        return text
+    for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            amount = round(seconds / size)
+            name = f"{unit}s" if unit == "day" and amount != 1 else unit
+            return f"in {amount} {name}" if future else f"{amount} {name} ago"
+    return "just now"
+
+
+@register.filter
+def duration(value: timedelta | None) -> str:
+    """1 h 02 min, 3 min 07 s, 12 s, 850 ms."""
+    if not isinstance(value, timedelta):
+        return "—"
+    total_ms = int(value.total_seconds() * 1000)
+    if total_ms < 1000:
+        return f"{max(total_ms, 0)} ms"
+    seconds = total_ms // 1000
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+@register.filter
+def milliseconds(value: int | None) -> timedelta | None:
+    return timedelta(milliseconds=value) if isinstance(value, int) else None
+
+
+@register.simple_tag
+def copy_id(value: str | None, short: bool = True) -> SafeString:
+    if not value:
+        return _DASH
+    shown = value[:8] if short and len(value) > 12 else value
+    return format_html(
+        '<span class="id-cell"><code title="{}">{}</code>'
+        '<button type="button" class="copy" data-copy="{}" aria-label="Copy id {}" title="Copy id">{}</button></span>',
+        value, shown, value, value, COPY_ICON,
+    )
+
+
+@register.simple_tag(takes_context=True)
+def querystring_with(context: template.Context, **changes: object) -> str:
+    """The current query with some parameters replaced (pagination and sorting links)."""
+    query = context["query"]
+    return "?" + query.querystring(**changes)
+
+
+@register.simple_tag
+def copy_icon() -> SafeString:
+    return COPY_ICON

@@ -1,0 +1,30 @@
+"""The one place that turns Django settings into a configured Kodexa client."""
+
+from __future__ import annotations
+
+import functools
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from executions.kodexa import FilterDialect, KodexaClient
+from kodexa_admin.logging import current_request_id
+
+
+class KodexaNotConfigured(ImproperlyConfigured):
+    pass
+
+
+@functools.cache
+def kodexa_client() -> KodexaClient:
+    """A process-wide client (its sessions are thread-local); rebuilt when settings change in tests."""
+    if not settings.KODEXA_URL or not settings.KODEXA_API_KEY:
+        raise KodexaNotConfigured("KODEXA_URL and KODEXA_API_KEY must both be set.")
+    return KodexaClient(
+        settings.KODEXA_URL,
+        settings.KODEXA_API_KEY,
+        connect_timeout=settings.KODEXA_CONNECT_TIMEOUT,
+        read_timeout=settings.KODEXA_READ_TIMEOUT,
+        dialect=FilterDialect(settings.KODEXA_FILTER_DIALECT),
+        request_id_provider=current_request_id,
+    )

@@ -1,0 +1,118 @@
+"""Views parse input, call one selector or service, and render. They never talk HTTP to Kodexa."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from executions import selectors
+from executions.forms import ExecutionFilterForm
+from executions.kodexa import KodexaError, KodexaNotFound
+from executions.problems import describe_upstream_error, log_upstream_problem
+from executions.queries import ExecutionQuery
+from executions.upstream import KodexaNotConfigured
+
+LIST_REFRESH_SECONDS = 10
+DETAIL_REFRESH_SECONDS = 3
+
+
+def _upstream_problem(request: HttpRequest, exc: KodexaError | KodexaNotConfigured, template: str,
+                      context: dict[str, object]) -> HttpResponse:
+    """The page keeps its layout and says what is wrong; an htmx refresh keeps the last good content."""
+    problem = describe_upstream_error(exc)
+    log_upstream_problem(exc, problem)
+    if request.htmx:
+        response = render(request, "executions/_refresh_failed.html", {"problem": problem, "now": timezone.now()})
+        response["HX-Reswap"] = "none"  # only the out-of-band status line is updated
+        return response
+    response = render(request, template, {**context, "problem": problem}, status=problem.http_status)
+    if problem.retry_after:
+        response["Retry-After"] = str(int(problem.retry_after))
+    return response
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("executions:list")
+
+
+@require_GET
+def execution_list(request: HttpRequest) -> HttpResponse:
+    form = ExecutionFilterForm(request.GET, assistants=selectors.assistant_list_or_empty())
+    live = request.GET.get("live") == "1"
+    context: dict[str, object] = {"nav_section": "executions", "form": form, "live": live,
+                                  "refresh_seconds": LIST_REFRESH_SECONDS, "now": timezone.now()}
+    if not form.is_valid():
+        context["query"] = ExecutionQuery()
+        return render(request, "executions/list.html", context, status=400)
+    if pasted_id := form.pasted_execution_id:
+        return redirect("executions:detail", execution_id=pasted_id)
+    query = form.to_query()
+    context["query"] = query
+    try:
+        context["listing"] = selectors.execution_list(query=query)
+    except (KodexaError, KodexaNotConfigured) as exc:
+        return _upstream_problem(request, exc, "executions/list.html", context)
+    template = "executions/_results.html" if request.htmx else "executions/list.html"
+    return render(request, template, context)
+
+
+@require_GET
+def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
+    part = request.GET.get("part")
+    if part in _PARTS:
+        return _PARTS[part](request, execution_id)
+    context: dict[str, object] = {"nav_section": "executions", "execution_id": execution_id,
+                                  "refresh_seconds": DETAIL_REFRESH_SECONDS, "now": timezone.now()}
+    try:
+        context["detail"] = selectors.execution_get(execution_id=execution_id)
+    except KodexaNotFound:
+        raise Http404(f"Kodexa does not know execution {execution_id}.") from None
+    except (KodexaError, KodexaNotConfigured) as exc:
+        return _upstream_problem(request, exc, "executions/detail.html", context)
+    context["kodexa_ui_link"] = _kodexa_ui_link(execution_id)
+    return render(request, "executions/detail.html", context)
+
+
+def _kodexa_ui_link(execution_id: str) -> str | None:
+    """KODEXA_UI_URL is a base (…/executions/<id> is appended) or a template containing {id}."""
+    base = settings.KODEXA_UI_URL
+    if not base or not base.lower().startswith(("https://", "http://")):
+        return None
+    return base.replace("{id}", execution_id) if "{id}" in base else f"{base.rstrip('/')}/executions/{execution_id}"
+
+
+def _detail_live(request: HttpRequest, execution_id: str) -> HttpResponse:
+    """Status, progress, steps and messages of a running execution (polled by htmx)."""
+    context: dict[str, object] = {"execution_id": execution_id, "refresh_seconds": DETAIL_REFRESH_SECONDS}
+    try:
+        live = selectors.execution_live(execution_id=execution_id)
+    except KodexaNotFound:
+        raise Http404(f"Kodexa does not know execution {execution_id}.") from None
+    except (KodexaError, KodexaNotConfigured) as exc:
+        return _upstream_problem(request, exc, "executions/detail.html", context)
+    context.update({"execution": live.execution, "messages_feed": live.messages,
+                    "messages_error": live.messages_error, "now": timezone.now()})
+    return render(request, "executions/_live.html", context)
+
+
+def _detail_children(request: HttpRequest, execution_id: str) -> HttpResponse:
+    context: dict[str, object] = {"execution_id": execution_id}
+    try:
+        context["children"] = selectors.execution_children(execution_id=execution_id)
+    except (KodexaError, KodexaNotConfigured) as exc:
+        problem = describe_upstream_error(exc)
+        log_upstream_problem(exc, problem)
+        context["problem"] = problem
+    return render(request, "executions/_children.html", context)
+
+
+_PARTS = {"live": _detail_live, "children": _detail_children}
+
+
+@require_GET
+def audit_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "audit/list.html", {"nav_section": "audit"})

@@ -1,0 +1,50 @@
+"""Liveness and readiness probes for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from executions.selectors import kodexa_reachability
+
+logger = logging.getLogger(__name__)
+
+
+@login_not_required
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """The process answers; touches nothing else, so a slow dependency never gets the panel restarted."""
+    return JsonResponse({"status": "ok"})
+
+
+@login_not_required
+@require_GET
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Database and cache must work; Kodexa's reachability is reported but never makes the panel unready."""
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # any driver error means "not ready"
+        logger.error("readiness: database check failed", extra={"error": type(exc).__name__})
+        checks["database"] = "error"
+    try:
+        probe = uuid.uuid4().hex
+        cache.set("readyz:probe", probe, 10)
+        checks["cache"] = "ok" if cache.get("readyz:probe") == probe else "error"
+    except Exception as exc:
+        logger.error("readiness: cache check failed", extra={"error": type(exc).__name__})
+        checks["cache"] = "error"
+    ready = all(value == "ok" for value in checks.values())
+    checks["kodexa"] = kodexa_reachability()
+    return JsonResponse({"status": "ok" if ready else "error", "checks": checks}, status=200 if ready else 503)

@@ -1,0 +1,103 @@
+// Small progressive enhancements; every page works without them.
+(function () {
+  "use strict";
+
+  var relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+  var absoluteFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  var UNITS = [["year", 31536000], ["month", 2592000], ["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+
+  function relative(date) {
+    var seconds = (date.getTime() - Date.now()) / 1000;
+    for (var i = 0; i < UNITS.length; i++) {
+      var unit = UNITS[i];
+      if (Math.abs(seconds) >= unit[1] || unit[0] === "second") {
+        return relativeFormat.format(Math.round(seconds / unit[1]), unit[0]);
+      }
+    }
+    return "";
+  }
+
+  // <time datetime="..." data-local> shows the viewer's local time, UTC stays on hover (title).
+  function localizeTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (el) {
+      var date = new Date(el.getAttribute("datetime"));
+      if (isNaN(date.getTime())) { return; }
+      if (el.hasAttribute("data-relative")) {
+        el.textContent = relative(date);
+      } else if (el.hasAttribute("data-local")) {
+        el.textContent = absoluteFormat.format(date);
+      }
+      if (!el.title) { el.title = date.toISOString().replace(".000Z", "Z") + " (UTC)"; }
+    });
+  }
+
+  function copyText(text, button) {
+    var done = function () {
+      var previous = button.getAttribute("aria-label") || "Copy";
+      button.classList.add("copied");
+      button.setAttribute("aria-label", "Copied");
+      window.setTimeout(function () { button.classList.remove("copied"); button.setAttribute("aria-label", previous); }, 1200);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () {});
+    } else {
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.className = "visually-hidden";
+      document.body.appendChild(area);
+      area.select();
+      try { document.execCommand("copy"); done(); } catch (e) { /* ignore */ }
+      document.body.removeChild(area);
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (button) {
+      event.preventDefault();
+      copyText(button.getAttribute("data-copy"), button);
+    }
+  });
+
+  // Checkboxes with data-select-all toggle every checkbox named by its value.
+  document.addEventListener("change", function (event) {
+    var master = event.target.closest("[data-select-all]");
+    if (!master) { return; }
+    document.querySelectorAll("input[type=checkbox][name='" + master.getAttribute("data-select-all") + "']")
+      .forEach(function (box) { if (!box.disabled) { box.checked = master.checked; } });
+  });
+
+  // Keyboard: "/" focuses the search box.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) { return; }
+    var tag = (document.activeElement && document.activeElement.tagName) || "";
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") { return; }
+    var search = document.querySelector("[data-search]");
+    if (search) { event.preventDefault(); search.focus(); search.select(); }
+  });
+
+  // Polling (hx-trigger="every Ns [...]") is skipped while the tab is hidden; refresh at once on return.
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") {
+      document.querySelectorAll("[data-live]").forEach(function (el) {
+        if (window.htmx) { window.htmx.trigger(el, "panel:visible"); }
+      });
+    }
+  });
+  document.addEventListener("htmx:confirm", function (event) {
+    var source = event.detail && event.detail.elt;
+    if (source && source.hasAttribute("data-live") && document.visibilityState === "hidden") {
+      event.preventDefault();
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { localizeTimes(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { localizeTimes(event.target); });
+  window.setInterval(function () {
+    document.querySelectorAll("time[data-relative]").forEach(function (el) {
+      var date = new Date(el.getAttribute("datetime"));
+      if (!isNaN(date.getTime())) { el.textContent = relative(date); }
+    });
+  }, 30000);
+})();

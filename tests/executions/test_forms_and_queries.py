@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.http import QueryDict
+
+from executions.forms import ExecutionFilterForm
+from executions.kodexa import AnyOf, Assistant, Equals, ExecutionStatus, FilterDialect, build_filter
+from executions.queries import ExecutionQuery, is_execution_id
+
+
+def _form(query: str) -> ExecutionFilterForm:
+    return ExecutionFilterForm(QueryDict(query), assistants=[Assistant(id="a-1", name="Invoices")])
+
+
+def test_empty_form_is_the_default_query():
+    form = _form("")
+    assert form.is_valid(), form.errors
+    assert form.to_query() == ExecutionQuery()
+
+
+def test_full_form_round_trips_through_the_url():
+    form = _form("status=RUNNING&status=FAILED&assistant=a-1&q=invoice&created_after=2026-01-01T10:00"
+                 "&created_before=2026-01-02T00:00&sort=startDate,desc&page_size=50&page=3")
+    assert form.is_valid(), form.errors
+    query = form.to_query()
+    assert query.statuses == (ExecutionStatus.RUNNING, ExecutionStatus.FAILED)
+    assert query.created_after == datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+    again = _form(query.querystring())
+    assert again.is_valid(), again.errors
+    assert again.to_query() == query
+
+
+def test_dates_are_read_as_utc_whatever_the_server_zone(settings):
+    settings.TIME_ZONE = "America/New_York"
+    form = _form("created_after=2026-03-01T12:00")
+    assert form.is_valid()
+    assert form.to_query().created_after == datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("text", ["0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c01", " 0F6C1E9A-3A7D-4C1E-9F0E-2B8F6D7A1C01 "])
+def test_a_pasted_id_is_recognised(text):
+    form = _form(f"q={text}")
+    assert form.pasted_execution_id == "0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c01"
+
+
+@pytest.mark.parametrize("text", ["invoice", "0f6c1e9a", "0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c01 extra"])
+def test_other_text_is_a_search(text):
+    assert _form(f"q={text}").pasted_execution_id is None
+
+
+def test_clauses_for_several_statuses_and_an_assistant():
+    query = ExecutionQuery(statuses=(ExecutionStatus.RUNNING, ExecutionStatus.FAILED), assistant_id="a-1")
+    clauses = query.clauses()
+    assert isinstance(clauses[0], AnyOf) and isinstance(clauses[1], Equals)
+    rendered = build_filter(clauses, FilterDialect.SPRING)
+    assert rendered == "(status:'RUNNING' or status:'FAILED') and assistantId:'a-1'"
+
+
+def test_relative_window_becomes_an_absolute_bound():
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    rendered = build_filter(ExecutionQuery(created_within_hours=24).clauses(now=now), FilterDialect.SPRING)
+    assert rendered == f"createdOn>'{(now - timedelta(hours=24)).strftime('%Y-%m-%dT%H:%M:%SZ')}'"
+
+
+def test_to_view_is_the_dashboard_json_form():
+    query = ExecutionQuery(statuses=(ExecutionStatus.FAILED,), created_within_hours=24, sort="createdOn,asc")
+    assert query.to_view() == {"status": ["FAILED"], "created_within_hours": 24, "sort": "createdOn,asc"}
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c01", True), ("0f6c1e9a3a7d4c1e9f0e2b8f6d7a1c01", False),
+    ("../etc/passwd", False), ("", False)])
+def test_is_execution_id(value, expected):
+    assert is_execution_id(value) is expected

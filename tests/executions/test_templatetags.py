@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from executions.kodexa import ExecutionStatus
+from executions.templatetags.panel import (
+    ago,
+    copy_id,
+    duration,
+    progress_bar,
+    relative_text,
+    status_badge,
+    timetag,
+)
+
+
+def test_badge_has_a_tone_per_status_and_escapes_labels():
+    tones = {ExecutionStatus.parse(s).tone for s in ("RUNNING", "FAILED", "SUCCEEDED", "CANCELLING", "CANCELLED")}
+    assert len(tones) == 5
+    html = status_badge(ExecutionStatus.UNKNOWN, "<b>NEW</b>")
+    assert "&lt;b&gt;NEW&lt;/b&gt;" in html and 'data-status="UNKNOWN"' in html
+
+
+def test_progress_bar():
+    assert 'value="42"' in progress_bar(42) and "42%" in progress_bar(42)
+    assert "—" in progress_bar(None)
+
+
+@pytest.mark.parametrize(("delta", "text"), [
+    (timedelta(milliseconds=850), "850 ms"), (timedelta(seconds=12), "12 s"),
+    (timedelta(minutes=3, seconds=7), "3 min 07 s"), (timedelta(hours=1, minutes=2), "1 h 02 min")])
+def test_duration(delta, text):
+    assert duration(delta) == text
+
+
+def test_duration_of_nothing():
+    assert duration(None) == "—"
+
+
+def test_times_carry_utc_for_the_script_and_hover():
+    moment = datetime(2026, 2, 25, 10, 0, 5, tzinfo=UTC)
+    html = timetag(moment)
+    assert 'datetime="2026-02-25T10:00:05Z"' in html and "data-local" in html and "2026-02-25 10:00:05 UTC" in html
+    assert "data-relative" in ago(moment)
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(10, "just now"), (180, "3 min ago"), (7200, "2 h ago"),
+                                                (3 * 86400, "3 days ago"), (-600, "in 10 min")])
+def test_relative_text(seconds, text):
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    assert relative_text(now - timedelta(seconds=seconds), now) == text
+
+
+def test_copy_id_escapes_and_shortens():
+    html = copy_id("0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c01")
+    assert ">0f6c1e9a<" in html and 'data-copy="0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c01"' in html
+    assert "&quot;" in copy_id('x"><script>')

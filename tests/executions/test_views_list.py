@@ -1,0 +1,212 @@
+"""The /executions/ list against the live stand-in: filters, names, paging, bad input and bad upstream."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from tests.helpers import reset_calls, sim_execution, sim_executions, upstream_calls
+
+pytestmark = pytest.mark.django_db
+URL = reverse("executions:list")
+
+
+def _row_ids(response) -> list[str]:  # type: ignore[no-untyped-def]
+    return re.findall(r'data-execution-id="([0-9a-f-]{36})"', response.content.decode())
+
+
+def test_it_requires_login(client, kodexa):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_it_lists_the_newest_executions_with_totals(viewer_client, kodexa):
+    response = viewer_client.get(URL)
+    assert response.status_code == 200
+    expected = [e["id"] for e in sim_executions(kodexa, page_size=20)]
+    assert _row_ids(response) == expected
+    assert "page 1 of" in response.content.decode()
+
+
+def test_status_filter_is_applied_upstream(viewer_client, kodexa):
+    response = viewer_client.get(URL, {"status": ["FAILED", "CANCELLED"]})
+    assert response.status_code == 200
+    ids = _row_ids(response)
+    assert ids
+    wanted = {e["id"] for e in sim_executions(kodexa, "status:'FAILED' or status:'CANCELLED'")}
+    assert set(ids) <= wanted
+    body = response.content.decode()
+    assert 'data-status="RUNNING"' not in body
+
+
+def test_assistant_filter_shows_names_not_ids(viewer_client, kodexa):
+    execution = sim_execution(kodexa, "status:'SUCCEEDED'")
+    response = viewer_client.get(URL, {"assistant": execution["assistantId"]})
+    assert response.status_code == 200
+    ids = _row_ids(response)
+    expected = {e["id"] for e in sim_executions(kodexa, f"assistantId:'{execution['assistantId']}'")}
+    assert ids and set(ids) <= expected
+    from tests.helpers import sim_get
+
+    name = sim_get(kodexa, f"/api/assistants/{execution['assistantId']}")["name"]
+    assert name in response.content.decode()
+
+
+def test_pasting_an_execution_id_opens_it(viewer_client, kodexa):
+    execution = sim_execution(kodexa, "status:'RUNNING'")
+    response = viewer_client.get(URL, {"q": f"  {execution['id'].upper()} "})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("executions:detail", args=[execution["id"]])
+
+
+def test_free_text_search_narrows_the_list(viewer_client, kodexa):
+    execution = sim_execution(kodexa, "status:'SUCCEEDED'")
+    word = execution["description"].split()[0]
+    response = viewer_client.get(URL, {"q": word})
+    assert response.status_code == 200
+    ids = _row_ids(response)
+    expected = {e["id"] for e in sim_executions(kodexa)
+                if word.lower() in (e.get("description") or "").lower() or word.lower() in e["id"]}
+    assert execution["id"] in expected
+    assert ids and set(ids) <= expected
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"status": "EXPLODED"},
+        {"sort": "nonexistentField,desc"},
+        {"page_size": "100000"},
+        {"page": "0"},
+        {"page": "abc"},
+        {"created_after": "yesterday"},
+        {"created_after": "2026-01-02T00:00", "created_before": "2026-01-01T00:00"},
+        {"assistant": "x' or '1'='1"},
+        {"q": "bad\x00text"},
+    ],
+)
+def test_invalid_filters_are_form_errors_without_an_upstream_call(viewer_client, kodexa, params):
+    viewer_client.get(URL)  # warm the assistant cache so only the list call could happen
+    reset_calls(kodexa)
+    response = viewer_client.get(URL, params)
+    assert response.status_code == 400
+    assert "not valid" in response.content.decode()
+    assert upstream_calls(kodexa) == 0
+
+
+def test_hostile_search_text_is_escaped_and_quoted(viewer_client, kodexa):
+    response = viewer_client.get(URL, {"q": "<script>alert(1)</script>' or '1'='1"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_seeded_injection_description_is_escaped(viewer_client, kodexa):
+    response = viewer_client.get(URL, {"page_size": 200})
+    body = response.content.decode()
+    assert "<script>alert(1)</script>" not in body
+
+
+def test_paging_links_keep_the_filters(viewer_client, kodexa):
+    response = viewer_client.get(URL, {"status": "SUCCEEDED", "page_size": 20})
+    body = response.content.decode()
+    assert 'rel="next"' in body
+    assert "status=SUCCEEDED" in re.search(r'href="([^"]+)" rel="next"', body).group(1)
+    second = viewer_client.get(URL, {"status": "SUCCEEDED", "page": 2})
+    assert second.status_code == 200
+    assert set(_row_ids(second)).isdisjoint(_row_ids(response))
+
+
+def test_a_page_past_the_end_is_an_empty_state(viewer_client, kodexa):
+    response = viewer_client.get(URL, {"page": 9999})
+    assert response.status_code == 200
+    assert "This page is empty" in response.content.decode()
+
+
+def test_no_match_shows_an_empty_state(viewer_client, kodexa):
+    response = viewer_client.get(URL, {"q": "zzzz-no-such-description-zzzz"})
+    assert response.status_code == 200
+    assert "No executions match" in response.content.decode()
+
+
+def test_warm_cache_list_costs_exactly_one_upstream_call(viewer_client, kodexa):
+    viewer_client.get(URL, {"page_size": 50})
+    reset_calls(kodexa)
+    response = viewer_client.get(URL, {"page_size": 50})
+    assert response.status_code == 200
+    calls = kodexa.control.calls()
+    assert calls["total"] == 1, calls
+    assert calls["by_route"].get("GET /api/executions") == 1
+
+
+def test_unknown_assistant_and_family_are_marked_unknown(viewer_client, kodexa):
+    ghost = "00000000-0000-4000-8000-00000000dead"
+    created = kodexa.control.add_execution(assistantId=ghost, documentFamilyId=ghost, status="RUNNING",
+                                           description="orphaned execution")
+    response = viewer_client.get(URL)
+    body = response.content.decode()
+    assert created["id"] in _row_ids(response)
+    assert "(unknown)" in body
+
+
+def test_htmx_refresh_returns_only_the_results(viewer_client, kodexa):
+    response = viewer_client.get(URL, {"live": "1"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.lstrip().startswith('<section id="results"')
+    assert "<html" not in body
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "text"),
+    [
+        ({"status": 503, "times": -1}, 502, "internal error"),
+        ({"status": 500, "times": 1}, 502, "internal error"),
+        ({"mode": "malformed", "times": 1}, 502, "could not understand"),
+        ({"mode": "html", "status": 502, "times": -1}, 502, "internal error"),
+        ({"mode": "html", "status": 200, "times": -1}, 502, "could not understand"),
+        ({"mode": "redirect", "times": 1}, 502, "redirect"),
+        ({"mode": "reset", "times": -1}, 502, "cannot reach"),
+        ({"status": 429, "times": -1, "headers": {"Retry-After": "1"}}, 503, "rate-limiting"),
+    ],
+)
+def test_upstream_failures_keep_the_layout_and_explain(viewer_client, kodexa, fault, status, text):
+    viewer_client.get(URL)  # warm names so the failure hits the list call
+    kodexa.control.add_fault("GET /api/executions", **fault)
+    response = viewer_client.get(URL)
+    body = response.content.decode()
+    assert response.status_code == status
+    assert text in body
+    assert 'class="app-header"' in body and "Traceback" not in body
+    assert kodexa.api_key not in body
+    assert "Retry" in body
+
+
+def test_refused_key_is_a_misconfigured_page(viewer_client, kodexa, settings, caplog):
+    settings.KODEXA_API_KEY = "wrong-key-0123456789"
+    response = viewer_client.get(URL)
+    assert response.status_code == 503
+    body = response.content.decode()
+    assert "Panel misconfigured" in body
+    assert "wrong-key-0123456789" not in body
+    assert any(r.levelname == "ERROR" and "misconfigured" in r.getMessage() for r in caplog.records)
+
+
+def test_unconfigured_panel_says_so(viewer_client, settings):
+    settings.KODEXA_URL = ""
+    response = viewer_client.get(URL)
+    assert response.status_code == 503
+    assert "Panel not configured" in response.content.decode()
+
+
+def test_htmx_refresh_failure_keeps_the_old_rows(viewer_client, kodexa):
+    viewer_client.get(URL)
+    kodexa.control.add_fault("GET /api/executions", status=503, times=-1)
+    response = viewer_client.get(URL, {"live": "1"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response["HX-Reswap"] == "none"
+    assert 'hx-swap-oob="true"' in response.content.decode()
