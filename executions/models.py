@@ -51,6 +51,9 @@ class AuditEvent(models.Model):
     request_event = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="outcomes", editable=False,
     )
+    # The cancel form's one-time token (per item for bulk cancels): a replayed or double-clicked form finds
+    # the first attempt here instead of calling Kodexa again. Unique, so two racing submits cannot both win.
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
     details = models.JSONField(default=dict, blank=True, editable=False)
     prev_hash = models.CharField(max_length=64, editable=False)
     hash = models.CharField(max_length=64, unique=True, editable=False)

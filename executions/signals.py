@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from django.apps import AppConfig
 from django.core.signals import setting_changed
+from django.db import connections
+from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
+from executions.audit_triggers import install_triggers
 from executions.upstream import kodexa_client
 
 
@@ -10,3 +14,10 @@ from executions.upstream import kodexa_client
 def _rebuild_kodexa_client(*, setting: str, **kwargs: object) -> None:
     if setting.startswith("KODEXA_"):
         kodexa_client.cache_clear()
+
+
+@receiver(post_migrate)
+def _keep_audit_triggers(*, app_config: AppConfig, using: str, **kwargs: object) -> None:
+    """SQLite rebuilds a table (and loses its triggers) on many schema changes; reinstall after every migrate."""
+    if app_config.label == "executions":
+        install_triggers(connections[using])
