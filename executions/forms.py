@@ -9,16 +9,20 @@ from datetime import UTC
 from django import forms
 from django.utils import timezone
 
+from executions.audit_queries import AuditFilters, AuditOutcome
 from executions.kodexa import Assistant, ExecutionStatus
+from executions.models import AuditAction
 from executions.queries import (
     DEFAULT_PAGE_SIZE,
     DEFAULT_SORT,
+    EXECUTION_ID_PATTERN,
     FILTERABLE_STATUSES,
     PAGE_SIZE_CHOICES,
     SORT_CHOICES,
     ExecutionQuery,
     is_execution_id,
 )
+from executions.services.cancel import MAX_BATCH, CancelReason, ReasonCategory
 
 MAX_TEXT = 200
 MAX_PAGE = 10_000
@@ -100,3 +104,101 @@ class ExecutionFilterForm(forms.Form):
             return None
         text = (self.cleaned_data.get("q") or "").strip()
         return text.lower() if is_execution_id(text) else None
+
+
+_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"  # noqa: S105 (a pattern, not a secret)
+
+
+def _no_control_characters(value: str) -> str:
+    if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
+        raise forms.ValidationError("The reason cannot contain control characters.")
+    return value
+
+
+class CancelForm(forms.Form):
+    """A cancel needs a reason: a category and a sentence that will stay in the audit log."""
+
+    reason_category = forms.ChoiceField(
+        label="Why", choices=[(c.value, c.label) for c in ReasonCategory], initial=ReasonCategory.STUCK,
+    )
+    reason = forms.CharField(
+        label="Reason (kept in the audit log)", min_length=3, max_length=500, strip=True,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. Stuck at OCR for 3 hours; customer asked"}),
+    )
+    token = forms.RegexField(regex=_TOKEN_PATTERN, widget=forms.HiddenInput,
+                             error_messages={"invalid": "This form has expired; reload the page and try again."})
+
+    def clean_reason(self) -> str:
+        return _no_control_characters(self.cleaned_data["reason"])
+
+    def to_reason(self) -> CancelReason:
+        return CancelReason(category=ReasonCategory(self.cleaned_data["reason_category"]),
+                            text=self.cleaned_data["reason"])
+
+
+class BulkSelectionForm(forms.Form):
+    """The ids ticked on the list: at most MAX_BATCH, each a well-formed execution id."""
+
+    ids = forms.MultipleChoiceField(required=True, error_messages={"required": "Select at least one execution."})
+
+    def clean_ids(self) -> list[str]:
+        ids = list(dict.fromkeys(i.strip().lower() for i in self.cleaned_data["ids"]))
+        if len(ids) > MAX_BATCH:
+            raise forms.ValidationError(f"At most {MAX_BATCH} executions can be cancelled at once.")
+        if bad := [i for i in ids if not is_execution_id(i)]:
+            raise forms.ValidationError(f"Not an execution id: {bad[0][:80]}")
+        return ids
+
+    def __init__(self, data: Mapping[str, object] | None = None, **kwargs: object) -> None:
+        super().__init__(data, **kwargs)
+        # Any value may be submitted; clean_ids() is the real check.
+        submitted = data.getlist("ids") if data is not None and hasattr(data, "getlist") else []
+        self.fields["ids"].choices = [(i, i) for i in submitted]
+
+
+class BulkCancelForm(BulkSelectionForm, CancelForm):
+    """The confirmation: the same reason for every item, and the count typed out for large batches."""
+
+    TYPED_CONFIRMATION_ABOVE = 10
+    confirm_count = forms.IntegerField(required=False, label="Type the number of executions to confirm")
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        ids = data.get("ids") or []
+        if len(ids) > self.TYPED_CONFIRMATION_ABOVE and data.get("confirm_count") != len(ids):
+            self.add_error("confirm_count", f"Type {len(ids)} to confirm cancelling {len(ids)} executions.")
+        return data
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.CharField(required=False, max_length=150, label="Actor (username)")
+    execution_id = forms.RegexField(regex=rf"^\s*{EXECUTION_ID_PATTERN}\s*$", required=False, label="Execution id",
+                                    error_messages={"invalid": "Not an execution id."})
+    action = forms.ChoiceField(required=False, choices=[("", "Any action"), *AuditAction.choices])
+    outcome = forms.ChoiceField(required=False, choices=[("", "Any outcome"), *[(o.value, o.value.capitalize())
+                                                                                 for o in AuditOutcome]])
+    since = UTCDateTimeField(required=False, label="From (UTC)")
+    until = UTCDateTimeField(required=False, label="Until (UTC)")
+    batch_id = forms.UUIDField(required=False, label="Batch id")
+    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def clean_actor(self) -> str:
+        return _no_control_characters(self.cleaned_data.get("actor") or "").strip()
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] >= data["until"]:
+            self.add_error("until", "Must be later than “from”.")
+        return data
+
+    def to_filters(self) -> AuditFilters:
+        data = self.cleaned_data
+        return AuditFilters(
+            actor=data.get("actor") or "",
+            execution_id=(data.get("execution_id") or "").strip().lower(),
+            action=data.get("action") or "",
+            outcome=data.get("outcome") or "",
+            since=data.get("since"),
+            until=data.get("until"),
+            batch_id=data.get("batch_id"),
+        )

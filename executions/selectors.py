@@ -3,15 +3,17 @@ queries. Selectors return typed objects; templates never see raw upstream dicts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.core.cache import cache
 
 from executions.concurrency import run_parallel
 from executions.kodexa import (
+    AnyOf,
     Assistant,
     Execution,
+    ExecutionField,
     KodexaError,
     KodexaNotFound,
     Page,
@@ -197,6 +199,16 @@ def execution_live(*, execution_id: str) -> ExecutionLive:
     if isinstance(messages, BaseException):
         raise messages
     return ExecutionLive(execution=execution, messages=messages)
+
+
+def execution_selection(*, execution_ids: Sequence[str]) -> ExecutionListing:
+    """The executions picked for a bulk action, in one upstream call."""
+    query = ExecutionQuery(page_size=max(1, len(execution_ids)))
+    page = kodexa_client().list_executions(
+        page=1, page_size=query.page_size, filters=[AnyOf(ExecutionField.ID, list(execution_ids))],
+        sort=(query.sort,),
+    )
+    return ExecutionListing(rows=_rows(page.items), page=page, query=query)
 
 
 def execution_children(*, execution_id: str) -> ExecutionListing:

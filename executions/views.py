@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from executions import selectors
-from executions.forms import ExecutionFilterForm
+from executions import audit_queries, selectors
+from executions.forms import BulkCancelForm, BulkSelectionForm, CancelForm, ExecutionFilterForm
 from executions.kodexa import KodexaError, KodexaNotFound
 from executions.problems import describe_upstream_error, log_upstream_problem
 from executions.queries import ExecutionQuery
+from executions.services.audit import RequestMeta
+from executions.services.cancel import (
+    CANCEL_PERMISSION,
+    CancelNotAllowed,
+    CancelOutcome,
+    cancel_refusal_record,
+    cancel_token_new,
+    execution_cancel,
+    execution_cancel_bulk,
+)
 from executions.upstream import KodexaNotConfigured
 
 LIST_REFRESH_SECONDS = 10
@@ -74,6 +85,9 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     except (KodexaError, KodexaNotConfigured) as exc:
         return _upstream_problem(request, exc, "executions/detail.html", context)
     context["kodexa_ui_link"] = _kodexa_ui_link(execution_id)
+    context["activity"] = audit_queries.audit_events_for_execution(execution_id=execution_id)
+    if request.user.has_perm(CANCEL_PERMISSION) and context["detail"].execution.status.is_cancellable:
+        context["cancel_form"] = CancelForm(initial={"token": cancel_token_new()})
     return render(request, "executions/detail.html", context)
 
 
@@ -113,6 +127,65 @@ def _detail_children(request: HttpRequest, execution_id: str) -> HttpResponse:
 _PARTS = {"live": _detail_live, "children": _detail_children}
 
 
-@require_GET
-def audit_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "audit/list.html", {"nav_section": "audit"})
+def _request_meta(request: HttpRequest) -> RequestMeta:
+    # REMOTE_ADDR only: a proxy's X-Forwarded-For is trivially forged unless the proxy is known (see README).
+    return RequestMeta(request_id=getattr(request, "request_id", ""), client_ip=request.META.get("REMOTE_ADDR"),
+                       user_agent=request.headers.get("User-Agent", ""))
+
+
+_OUTCOME_LEVELS = {
+    CancelOutcome.SUCCEEDED: messages.SUCCESS,
+    CancelOutcome.FAILED: messages.ERROR,
+    CancelOutcome.UNKNOWN: messages.WARNING,
+    CancelOutcome.SKIPPED: messages.INFO,
+    CancelOutcome.PENDING: messages.INFO,
+}
+
+
+def _refuse(request: HttpRequest, execution_ids: list[str]) -> HttpResponse:
+    cancel_refusal_record(user=request.user, execution_ids=execution_ids, reason_text=request.POST.get("reason", ""),
+                          meta=_request_meta(request))
+    return render(request, "errors/403.html", {}, status=403)
+
+
+@require_POST
+def execution_cancel_view(request: HttpRequest, execution_id: str) -> HttpResponse:
+    if not request.user.has_perm(CANCEL_PERMISSION):
+        return _refuse(request, [execution_id])
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        context = {"nav_section": "executions", "execution_id": execution_id, "form": form}
+        return render(request, "executions/cancel_invalid.html", context, status=400)
+    try:
+        result = execution_cancel(user=request.user, execution_id=execution_id, reason=form.to_reason(),
+                                  meta=_request_meta(request), token=form.cleaned_data["token"])
+    except CancelNotAllowed:
+        return render(request, "errors/403.html", {}, status=403)
+    messages.add_message(request, _OUTCOME_LEVELS[result.outcome], result.message)
+    return redirect("executions:detail", execution_id=execution_id)
+
+
+@require_POST
+def execution_bulk_cancel(request: HttpRequest) -> HttpResponse:
+    """Step 1 (ids only): confirm. Step 2 (confirm=1, with a reason): cancel and show one row per item."""
+    selection = BulkSelectionForm(request.POST)
+    if not request.user.has_perm(CANCEL_PERMISSION):
+        return _refuse(request, selection.cleaned_data["ids"] if selection.is_valid() else [])
+    context: dict[str, object] = {"nav_section": "executions"}
+    if not selection.is_valid():
+        messages.error(request, " ".join(selection.errors.get("ids", ["Nothing selected."])))
+        return redirect("executions:list")
+    ids = selection.cleaned_data["ids"]
+    confirming = request.POST.get("confirm") == "1"
+    form = BulkCancelForm(request.POST) if confirming else BulkCancelForm(
+        initial={"ids": ids, "token": cancel_token_new()})
+    if confirming and form.is_valid():
+        batch = execution_cancel_bulk(user=request.user, execution_ids=ids, reason=form.to_reason(),
+                                      meta=_request_meta(request), token=form.cleaned_data["token"])
+        return render(request, "executions/bulk_result.html", {**context, "batch": batch})
+    try:
+        context["selection"] = selectors.execution_selection(execution_ids=ids)
+    except (KodexaError, KodexaNotConfigured) as exc:
+        return _upstream_problem(request, exc, "executions/bulk_confirm.html", {**context, "form": form, "ids": ids})
+    context.update({"form": form, "ids": ids})
+    return render(request, "executions/bulk_confirm.html", context, status=400 if confirming else 200)

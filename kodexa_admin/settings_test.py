@@ -11,3 +11,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests render templates without running collectstatic first.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request otherwise
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not the default in-memory database: concurrency tests use several connections at once, and
+    # WAL plus BEGIN IMMEDIATE behave like production only on a real file.
+    # One file per test process, so two runs side by side never share (and break) one database.
+    DATABASES["default"]["TEST"] = {"NAME": str(STATIC_ROOT.parent / f"test_db_{os.getpid()}.sqlite3")}  # noqa: F405

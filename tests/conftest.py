@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.contrib.auth.models import Group
+from django.test import Client
 
 from tests.sim_fixtures import *  # noqa: F403  (sim_server, sim)
 
@@ -18,7 +21,10 @@ def kodexa(sim, settings):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def roles(db) -> dict[str, Group]:  # type: ignore[no-untyped-def]
-    """The groups the data migration creates."""
+    """The groups the data migration creates (recreated here: a transactional test's flush empties them)."""
+    from django.core.management import call_command
+
+    call_command("setup_roles", stdout=open(os.devnull, "w"))  # noqa: SIM115
     return {name: Group.objects.get(name=name) for name in ("Operators", "Auditors")}
 
 
@@ -42,19 +48,22 @@ def auditor(django_user_model, roles):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def viewer_client(client, viewer):  # type: ignore[no-untyped-def]
+def viewer_client(viewer):  # type: ignore[no-untyped-def]
+    client = Client()
     client.force_login(viewer)
     return client
 
 
 @pytest.fixture
-def operator_client(client, operator):  # type: ignore[no-untyped-def]
+def operator_client(operator):  # type: ignore[no-untyped-def]
+    client = Client()
     client.force_login(operator)
     return client
 
 
 @pytest.fixture
-def auditor_client(client, auditor):  # type: ignore[no-untyped-def]
+def auditor_client(auditor):  # type: ignore[no-untyped-def]
+    client = Client()
     client.force_login(auditor)
     return client
 

@@ -5,6 +5,7 @@ Everything goes through format_html, so upstream strings are always escaped."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 from django import template
 from django.utils.html import format_html
@@ -125,3 +126,8 @@ def querystring_with(context: template.Context, **changes: object) -> str:
 @register.simple_tag
 def copy_icon() -> SafeString:
     return COPY_ICON
+
+
+@register.filter
+def urlencode_dict(params: dict[str, str]) -> str:
+    return urlencode(params)

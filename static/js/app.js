@@ -87,7 +87,9 @@
   });
   document.addEventListener("htmx:confirm", function (event) {
     var source = event.detail && event.detail.elt;
-    if (source && source.hasAttribute("data-live") && document.visibilityState === "hidden") {
+    if (!source || !source.hasAttribute("data-live")) { return; }
+    // Hidden tab: nothing to watch. Ticked rows: a refresh would throw the selection away.
+    if (document.visibilityState === "hidden" || source.querySelector("input[name=ids]:checked")) {
       event.preventDefault();
     }
   });

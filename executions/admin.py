@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from executions.models import AuditEvent
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the audit log is append-only, in the admin as everywhere else."""
+
+    list_display = ("id", "occurred_at", "action", "actor_username", "execution_id", "upstream_status", "batch_id")
+    list_filter = ("action",)
+    search_fields = ("execution_id", "actor_username", "=batch_id", "=request_id")
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False  # COUNT(*) over a million events on every page view is not worth it
+    readonly_fields = [f.name for f in AuditEvent._meta.get_fields() if getattr(f, "concrete", False)]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+
+# --- Saved views and dashboards (issue 5) --------------------------------------------------------------
+
+from executions.models import Dashboard, SavedView, Widget  # noqa: E402  (kept with the section it serves)
+
+
+@admin.register(SavedView)
+class SavedViewAdmin(admin.ModelAdmin):
+    list_display = ("name", "owner", "team", "updated_at")
+    list_filter = ("team",)
+    search_fields = ("name", "owner__username")
+    raw_id_fields = ("owner",)
+
+
+class WidgetInline(admin.TabularInline):
+    model = Widget
+    extra = 0
+    fields = ("position", "title", "kind", "limit", "saved_view", "view")
+    ordering = ("position", "id")
+
+
+@admin.register(Dashboard)
+class DashboardAdmin(admin.ModelAdmin):
+    list_display = ("name", "team", "refresh_seconds", "created_by", "updated_at")
+    list_filter = ("team",)
+    search_fields = ("name", "team__name")
+    readonly_fields = ("created_by", "created_at", "updated_at")
+    inlines = [WidgetInline]

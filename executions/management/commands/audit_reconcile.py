@@ -1,0 +1,18 @@
+from django.core.management.base import BaseCommand, CommandParser
+
+from executions.services.reconcile import audit_reconcile
+
+
+class Command(BaseCommand):
+    help = ("Find cancels that were requested but never got an outcome (the process died mid-cancel), read the "
+            "execution's current status from Kodexa, and record what was found.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--older-than", type=int, default=120, metavar="SECONDS",
+                            help="only requests at least this old (default 120 s: leaves in-flight cancels alone)")
+
+    def handle(self, *args: object, **options: object) -> None:
+        findings = audit_reconcile(older_than_seconds=options["older_than"])
+        for finding in findings:
+            self.stdout.write(f"event {finding.request_event_id} ({finding.execution_id}): {finding.conclusion}")
+        self.stdout.write(self.style.SUCCESS(f"{len(findings)} open cancel request(s) reconciled"))

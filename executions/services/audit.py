@@ -1,0 +1,222 @@
+"""The audit chain: append-only events linked by HMAC-SHA256, appended one at a time across every worker
+and host, and verified from the first event to the last.
+
+hash = HMAC(AUDIT_CHAIN_KEY, prev_hash + canonical JSON of the event). Inserts take a database-wide lock
+(PostgreSQL advisory lock; SQLite's BEGIN IMMEDIATE), so two workers can never link to the same head.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import connection, transaction
+from django.utils import timezone
+
+from executions.models import AuditAction, AuditEvent
+
+logger = logging.getLogger("executions.audit")
+
+GENESIS_HASH = "0" * 64
+# Any constant works: every process must use the same one. (PostgreSQL advisory locks take a bigint.)
+_CHAIN_LOCK_ID = 0x4B44_5841_5544  # "KDXAUD"
+MAX_TEXT = 2000
+MAX_USER_AGENT = 300
+
+# The fields that the hash covers, in the order they appear in exports.
+CHAINED_FIELDS = (
+    "occurred_at", "action", "actor_id", "actor_username", "execution_id", "reason_category", "reason",
+    "batch_id", "request_id", "client_ip", "user_agent", "status_before", "upstream_status", "status_after",
+    "error", "upstream_latency_ms", "request_event_id", "idempotency_key", "details",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestMeta:
+    """Where an action came from: recorded with every event."""
+
+    request_id: str = ""
+    client_ip: str | None = None
+    user_agent: str = ""
+
+
+class DuplicateAttempt(Exception):
+    """An event with this idempotency key exists already: the form was submitted twice."""
+
+    def __init__(self, existing: AuditEvent) -> None:
+        super().__init__(f"idempotency key already used by event {existing.pk}")
+        self.existing = existing
+
+
+def _clean(text: str | None, limit: int = MAX_TEXT) -> str:
+    # No control characters except newlines and tabs: they would corrupt logs and CSV exports.
+    if not text:
+        return ""
+    return "".join(ch for ch in str(text) if ch in "\n\t" or ord(ch) >= 32)[:limit]
+
+
+def _normalize_ip(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def canonical_payload(fields: Mapping[str, Any]) -> bytes:
+    """The exact bytes that are signed: sorted keys, compact, UTC times, ids as strings."""
+    normalized: dict[str, Any] = {}
+    for name in CHAINED_FIELDS:
+        value = fields.get(name)
+        if isinstance(value, datetime):
+            value = _iso(value)
+        elif isinstance(value, uuid.UUID):
+            value = str(value)
+        elif name == "upstream_latency_ms" and value is not None:
+            value = round(float(value), 1)
+        elif name in ("actor_id", "request_event_id", "upstream_status") and value is not None:
+            value = int(value)
+        normalized[name] = value
+    return json.dumps(normalized, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str).encode()
+
+
+def chain_hash(prev_hash: str, payload: bytes, key: str | None = None) -> str:
+    secret = (key if key is not None else settings.AUDIT_CHAIN_KEY).encode()
+    return hmac.new(secret, prev_hash.encode() + payload, hashlib.sha256).hexdigest()
+
+
+def _lock_chain() -> None:
+    """Serialize appends across processes and hosts (called inside the appending transaction)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_ID])
+    # SQLite: the settings open every transaction with BEGIN IMMEDIATE, which already holds the write lock.
+
+
+def audit_event_append(
+    *,
+    action: AuditAction,
+    actor: AbstractBaseUser | None = None,
+    execution_id: str = "",
+    reason_category: str = "",
+    reason: str = "",
+    batch_id: uuid.UUID | None = None,
+    meta: RequestMeta = RequestMeta(),
+    status_before: str = "",
+    upstream_status: int | None = None,
+    status_after: str = "",
+    error: str = "",
+    upstream_latency_ms: float | None = None,
+    request_event: AuditEvent | None = None,
+    idempotency_key: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain and commit it before returning (never inside the caller's work)."""
+    fields: dict[str, Any] = {
+        "occurred_at": timezone.now(),
+        "action": AuditAction(action).value,
+        "actor_id": actor.pk if actor is not None else None,
+        "actor_username": _clean(actor.get_username() if actor is not None else "", 150),
+        "execution_id": _clean(execution_id, 64),
+        "reason_category": _clean(reason_category, 32),
+        "reason": _clean(reason),
+        "batch_id": batch_id,
+        "request_id": _clean(meta.request_id, 64),
+        "client_ip": _normalize_ip(meta.client_ip),
+        "user_agent": _clean(meta.user_agent, MAX_USER_AGENT),
+        "status_before": _clean(status_before, 32),
+        "upstream_status": upstream_status,
+        "status_after": _clean(status_after, 32),
+        "error": _clean(error),
+        "upstream_latency_ms": round(upstream_latency_ms, 1) if upstream_latency_ms is not None else None,
+        "request_event_id": request_event.pk if request_event is not None else None,
+        "idempotency_key": idempotency_key,
+        "details": json.loads(json.dumps(dict(details or {}), default=str)),
+    }
+    # durable: the event is committed when this block ends, never folded into a caller's transaction that
+    # might roll back or outlive a crash. (Django's test cases relax the check for their own wrapping.)
+    with transaction.atomic(durable=True):
+        _lock_chain()
+        if idempotency_key is not None:
+            existing = AuditEvent.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:
+                raise DuplicateAttempt(existing)
+        prev_hash = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS_HASH
+        event = AuditEvent(**fields, prev_hash=prev_hash, hash=chain_hash(prev_hash, canonical_payload(fields)))
+        event.save()
+    logger.info(
+        "audit event appended",
+        extra={"audit_event_id": event.pk, "audit_action": event.action, "execution_id": event.execution_id,
+               "actor": event.actor_username, "audit_chain_head": event.hash},
+    )
+    return event
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    ok: bool
+    checked: int
+    head: str
+    first_bad_id: int | None = None
+    problem: str = ""
+
+
+def _rows_in_chain_order(batch: int = 5000) -> Iterator[dict[str, Any]]:
+    yield from AuditEvent.objects.order_by("id").values("id", "prev_hash", "hash", *CHAINED_FIELDS).iterator(
+        chunk_size=batch
+    )
+
+
+def chain_verify(rows: Iterable[Mapping[str, Any]], *, key: str | None = None) -> ChainReport:
+    """Walk events in order; name the first one that was modified, inserted, deleted around or moved."""
+    expected_prev = GENESIS_HASH
+    checked = 0
+    for row in rows:
+        if row["prev_hash"] != expected_prev:
+            return ChainReport(False, checked, expected_prev, row["id"],
+                               "does not link to the event before it (an event was deleted, inserted or moved)")
+        if not hmac.compare_digest(row["hash"], chain_hash(row["prev_hash"], canonical_payload(row), key)):
+            return ChainReport(False, checked, expected_prev, row["id"],
+                               "its content does not match its hash (modified, or forged without the key)")
+        expected_prev = row["hash"]
+        checked += 1
+    return ChainReport(True, checked, expected_prev)
+
+
+def audit_chain_verify() -> ChainReport:
+    return chain_verify(_rows_in_chain_order())
+
+
+def export_verify(rows: Iterable[Mapping[str, Any]], *, key: str | None = None) -> ChainReport:
+    """Verify an export: every event's own hash, and the links between events that are adjacent in the chain.
+
+    A filtered export has gaps, so a link is checked only where the previous row is the same chain's previous
+    event (its hash is the row's prev_hash) or where the ids are consecutive (nothing can sit between them).
+    """
+    checked = 0
+    previous: Mapping[str, Any] | None = None
+    head = GENESIS_HASH
+    for row in rows:
+        if not hmac.compare_digest(str(row["hash"]), chain_hash(str(row["prev_hash"]), canonical_payload(row), key)):
+            return ChainReport(False, checked, head, row["id"], "its content does not match its hash")
+        if previous is not None and row["id"] == previous["id"] + 1 and row["prev_hash"] != previous["hash"]:
+            return ChainReport(False, checked, head, row["id"], "does not link to the event before it")
+        previous, head = row, str(row["hash"])
+        checked += 1
+    return ChainReport(True, checked, head)

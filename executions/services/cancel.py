@@ -1,0 +1,328 @@
+"""Cancelling executions, single or in bulk, with every attempt audited.
+
+For each execution: re-read it (a finished one is not cancelled), commit `cancel.requested`, send
+`PUT /api/executions/{id}/cancel`, commit the outcome. Upstream reads and cancels of a batch run in
+parallel with bounded concurrency; database writes stay on the calling thread, one event at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.contrib.auth.base_user import AbstractBaseUser
+
+from executions.concurrency import CANCEL_POOL, run_parallel
+from executions.kodexa import (
+    CancelResponse,
+    Execution,
+    KodexaBadResponse,
+    KodexaConflict,
+    KodexaConnectionError,
+    KodexaError,
+    KodexaNotFound,
+    KodexaRedirect,
+    KodexaTimeout,
+)
+from executions.models import AuditAction, AuditEvent
+from executions.problems import describe_upstream_error
+from executions.services.audit import DuplicateAttempt, RequestMeta, audit_event_append
+from executions.upstream import KodexaNotConfigured, kodexa_client
+
+logger = logging.getLogger("executions.cancel")
+
+CANCEL_PERMISSION = "executions.cancel_execution"
+MAX_BATCH = 100
+
+
+class ReasonCategory(StrEnum):
+    STUCK = "stuck"
+    WRONG_INPUT = "wrong_input"
+    CUSTOMER_REQUEST = "customer_request"
+    DUPLICATE = "duplicate"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return _CATEGORY_LABELS[self]
+
+
+_CATEGORY_LABELS = {
+    ReasonCategory.STUCK: "Stuck or running too long",
+    ReasonCategory.WRONG_INPUT: "Wrong input or configuration",
+    ReasonCategory.CUSTOMER_REQUEST: "Customer request",
+    ReasonCategory.DUPLICATE: "Duplicate execution",
+    ReasonCategory.OTHER: "Other",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CancelReason:
+    category: ReasonCategory
+    text: str
+
+
+class CancelOutcome(StrEnum):
+    SUCCEEDED = "succeeded"  # Kodexa accepted the cancel
+    FAILED = "failed"  # Kodexa refused it, or it could not be sent
+    UNKNOWN = "unknown"  # it may or may not have been applied (timeout, connection lost after sending)
+    SKIPPED = "skipped"  # the execution had finished meanwhile: nothing was sent
+    PENDING = "pending"  # a replay of an attempt whose outcome is not recorded (yet)
+
+    @property
+    def tone(self) -> str:
+        return {"succeeded": "success", "failed": "danger", "unknown": "warning", "skipped": "muted",
+                "pending": "neutral"}[self.value]
+
+
+_OUTCOME_ACTIONS = {
+    CancelOutcome.SUCCEEDED: AuditAction.CANCEL_SUCCEEDED,
+    CancelOutcome.FAILED: AuditAction.CANCEL_FAILED,
+    CancelOutcome.UNKNOWN: AuditAction.CANCEL_UNKNOWN,
+    CancelOutcome.SKIPPED: AuditAction.CANCEL_SKIPPED,
+}
+_ACTION_OUTCOMES = {action.value: outcome for outcome, action in _OUTCOME_ACTIONS.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class CancelResult:
+    execution_id: str
+    outcome: CancelOutcome
+    message: str
+    status_before: str = ""
+    status_after: str = ""
+    upstream_status: int | None = None
+    request_event_id: int | None = None
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    batch_id: uuid.UUID
+    results: tuple[CancelResult, ...]
+    replayed: bool = False
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {outcome.value: sum(1 for r in self.results if r.outcome is outcome) for outcome in CancelOutcome}
+
+    @property
+    def all_succeeded(self) -> bool:
+        return all(r.outcome is CancelOutcome.SUCCEEDED for r in self.results)
+
+
+class CancelNotAllowed(Exception):
+    """The user lacks the permission; the refused attempt has been audited."""
+
+
+def cancel_token_new() -> str:
+    """A one-time token for a cancel form: a replay of the same form is recognised by it."""
+    return secrets.token_urlsafe(18)
+
+
+@dataclass(slots=True)
+class _Attempt:
+    execution_id: str
+    key: str
+    before: Execution | None = None
+    read_error: KodexaError | KodexaNotConfigured | None = None
+    request_event: AuditEvent | None = None
+    response: CancelResponse | None = None
+    send_error: KodexaError | KodexaNotConfigured | None = None
+    result: CancelResult | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
+
+def execution_cancel(*, user: AbstractBaseUser, execution_id: str, reason: CancelReason, meta: RequestMeta,
+                     token: str) -> CancelResult:
+    """Cancel one execution (see the module docstring). Raises CancelNotAllowed after auditing a refusal."""
+    batch = _cancel_many(user=user, execution_ids=[execution_id], reason=reason, meta=meta, token=token,
+                         batch_id=None)
+    return batch.results[0]
+
+
+def execution_cancel_bulk(*, user: AbstractBaseUser, execution_ids: Sequence[str], reason: CancelReason,
+                          meta: RequestMeta, token: str) -> BatchResult:
+    """Cancel up to MAX_BATCH executions; every item is audited with the batch's shared id."""
+    ids = list(dict.fromkeys(execution_ids))  # keep order, drop duplicates
+    if not ids or len(ids) > MAX_BATCH:
+        raise ValueError(f"a batch holds 1 to {MAX_BATCH} executions")
+    # The batch id derives from the token, so a replayed confirmation finds the same batch.
+    batch_id = uuid.uuid5(uuid.NAMESPACE_URL, f"kodexa-admin:bulk-cancel:{token}")
+    return _cancel_many(user=user, execution_ids=ids, reason=reason, meta=meta, token=token, batch_id=batch_id)
+
+
+def _cancel_many(*, user: AbstractBaseUser, execution_ids: Sequence[str], reason: CancelReason,
+                 meta: RequestMeta, token: str, batch_id: uuid.UUID | None) -> BatchResult:
+    if not user.has_perm(CANCEL_PERMISSION):
+        cancel_refusal_record(user=user, execution_ids=execution_ids, reason_text=reason.text, meta=meta,
+                              reason_category=reason.category, batch_id=batch_id)
+        raise CancelNotAllowed()
+
+    attempts = [_Attempt(execution_id=i, key=_key(token, i, batched=batch_id is not None)) for i in execution_ids]
+
+    # A replayed form (double click, back button, resubmission) shows the first result and sends nothing.
+    for attempt in attempts:
+        attempt.result = _replayed_result(attempt.key)
+    todo = [a for a in attempts if a.result is None]
+
+    client = None
+    try:
+        client = kodexa_client()
+    except KodexaNotConfigured as exc:
+        for attempt in todo:
+            attempt.read_error = exc
+
+    if client is not None and todo:
+        reads = run_parallel([_reader(client, a.execution_id) for a in todo], pool=CANCEL_POOL)
+        for attempt, read in zip(todo, reads, strict=True):
+            if isinstance(read, Execution):
+                attempt.before = read
+            elif isinstance(read, KodexaError | KodexaNotConfigured):
+                attempt.read_error = read
+            else:
+                raise read
+
+    for attempt in todo:
+        try:
+            attempt.request_event = audit_event_append(
+                action=AuditAction.CANCEL_REQUESTED, actor=user, execution_id=attempt.execution_id,
+                reason_category=reason.category, reason=reason.text, batch_id=batch_id, meta=meta,
+                status_before=(attempt.before.status_raw or "") if attempt.before else "",
+                idempotency_key=attempt.key,
+            )
+        except DuplicateAttempt as duplicate:  # a concurrent submit of the same form won the race
+            attempt.result = _result_from_request(duplicate.existing)
+
+    to_send = [a for a in todo if a.result is None and _should_send(a)]
+    if client is not None and to_send:
+        sends = run_parallel([_sender(client, a.execution_id) for a in to_send], pool=CANCEL_POOL)
+        for attempt, sent in zip(to_send, sends, strict=True):
+            if isinstance(sent, CancelResponse):
+                attempt.response = sent
+            elif isinstance(sent, KodexaError | KodexaNotConfigured):
+                attempt.send_error = sent
+            else:
+                raise sent
+
+    for attempt in todo:
+        if attempt.result is None:
+            attempt.result = _record_outcome(attempt, user=user, reason=reason, meta=meta, batch_id=batch_id)
+
+    results = tuple(a.result for a in attempts if a.result is not None)
+    return BatchResult(batch_id=batch_id or uuid.UUID(int=0), results=results,
+                       replayed=all(r.replayed for r in results))
+
+
+def cancel_refusal_record(*, user: AbstractBaseUser, execution_ids: Sequence[str], reason_text: str,
+                          meta: RequestMeta, reason_category: str = "", batch_id: uuid.UUID | None = None) -> None:
+    """Audit a cancel refused for lack of permission (one `cancel.denied` event per execution)."""
+    for execution_id in execution_ids or [""]:
+        audit_event_append(action=AuditAction.CANCEL_DENIED, actor=user, execution_id=execution_id,
+                           reason_category=reason_category, reason=reason_text, batch_id=batch_id, meta=meta,
+                           error=f"missing permission {CANCEL_PERMISSION}")
+    logger.warning("cancel refused: missing permission", extra={"actor": user.get_username(),
+                                                                "executions": len(execution_ids)})
+
+
+def _key(token: str, execution_id: str, *, batched: bool) -> str:
+    return f"bulk:{token}:{execution_id}" if batched else f"one:{token}:{execution_id}"
+
+
+def _reader(client, execution_id: str):  # type: ignore[no-untyped-def]
+    return lambda: client.get_execution(execution_id)
+
+
+def _sender(client, execution_id: str):  # type: ignore[no-untyped-def]
+    return lambda: client.cancel_execution(execution_id)
+
+
+def _should_send(attempt: _Attempt) -> bool:
+    return attempt.read_error is None and attempt.before is not None and attempt.before.status.is_cancellable
+
+
+def _record_outcome(attempt: _Attempt, *, user: AbstractBaseUser, reason: CancelReason, meta: RequestMeta,
+                    batch_id: uuid.UUID | None) -> CancelResult:
+    outcome, message, upstream_status, latency, error = _judge(attempt)
+    before = (attempt.before.status_raw or "") if attempt.before else ""
+    after = ""
+    if attempt.response is not None and attempt.response.execution is not None:
+        after = attempt.response.execution.status_raw or ""
+    elif outcome is CancelOutcome.SKIPPED:
+        after = before
+    audit_event_append(
+        action=_OUTCOME_ACTIONS[outcome], actor=user, execution_id=attempt.execution_id,
+        reason_category=reason.category, reason=reason.text, batch_id=batch_id, meta=meta,
+        status_before=before, upstream_status=upstream_status, status_after=after, error=error,
+        upstream_latency_ms=latency, request_event=attempt.request_event, details={"message": message},
+    )
+    logger.info("cancel %s", outcome.value, extra={"execution_id": attempt.execution_id, "outcome": outcome.value,
+                                                    "upstream_status": upstream_status})
+    return CancelResult(execution_id=attempt.execution_id, outcome=outcome, message=message, status_before=before,
+                        status_after=after, upstream_status=upstream_status,
+                        request_event_id=attempt.request_event.pk if attempt.request_event else None)
+
+
+def _judge(attempt: _Attempt) -> tuple[CancelOutcome, str, int | None, float | None, str]:
+    """(outcome, message for the user, upstream status, upstream ms, error text for the audit)."""
+    if attempt.read_error is not None:
+        exc = attempt.read_error
+        status = getattr(exc, "status", None)
+        if isinstance(exc, KodexaNotFound):
+            return CancelOutcome.FAILED, "Kodexa does not know this execution; nothing was cancelled.", status, \
+                getattr(exc, "elapsed_ms", None), _error_text(exc)
+        problem = describe_upstream_error(exc)
+        return (CancelOutcome.FAILED, f"Not cancelled: the execution could not be read first. {problem.message}",
+                status, getattr(exc, "elapsed_ms", None), _error_text(exc))
+    before = attempt.before
+    assert before is not None
+    if not before.status.is_cancellable:
+        return (CancelOutcome.SKIPPED, f"Not cancelled: the execution is already {before.status_display}.",
+                None, None, "")
+    if attempt.response is not None:
+        status_after = attempt.response.execution.status_display if attempt.response.execution else "accepted"
+        return (CancelOutcome.SUCCEEDED, f"Cancel sent. Kodexa reports the execution as {status_after}.",
+                attempt.response.status, attempt.response.elapsed_ms, "")
+    exc = attempt.send_error
+    assert exc is not None
+    status = getattr(exc, "status", None)
+    latency = getattr(exc, "elapsed_ms", None)
+    if isinstance(exc, KodexaTimeout) or (isinstance(exc, KodexaConnectionError) and exc.maybe_sent) or (
+        isinstance(exc, KodexaBadResponse) and not isinstance(exc, KodexaRedirect) and status is not None
+        and 200 <= status < 300
+    ):
+        return (CancelOutcome.UNKNOWN, "Kodexa did not confirm the cancel in time; it may or may not have been "
+                "applied. Check the execution's status before trying again.", status, latency, _error_text(exc))
+    if isinstance(exc, KodexaConflict):
+        return (CancelOutcome.FAILED, "Kodexa refused: the execution is no longer in a cancellable state.", status,
+                latency, _error_text(exc))
+    problem = describe_upstream_error(exc)
+    return CancelOutcome.FAILED, f"Not cancelled. {problem.message}", status, latency, _error_text(exc)
+
+
+def _error_text(exc: BaseException) -> str:
+    detail = getattr(exc, "detail", None) or str(exc)
+    return f"{type(exc).__name__}: {detail}"[:500]
+
+
+def _replayed_result(key: str) -> CancelResult | None:
+    request = AuditEvent.objects.filter(idempotency_key=key).first()
+    return _result_from_request(request) if request is not None else None
+
+
+def _result_from_request(request: AuditEvent) -> CancelResult:
+    outcome_event = request.outcomes.order_by("id").first()
+    if outcome_event is None:
+        return CancelResult(execution_id=request.execution_id, outcome=CancelOutcome.PENDING,
+                            message="This cancel was already submitted; its outcome is not recorded yet.",
+                            status_before=request.status_before, request_event_id=request.pk, replayed=True)
+    outcome = _ACTION_OUTCOMES.get(outcome_event.action, CancelOutcome.UNKNOWN)
+    message = str(outcome_event.details.get("message") or outcome_event.get_action_display())
+    return CancelResult(execution_id=request.execution_id, outcome=outcome,
+                        message=f"Already submitted: {message}", status_before=request.status_before,
+                        status_after=outcome_event.status_after, upstream_status=outcome_event.upstream_status,
+                        request_event_id=request.pk, replayed=True)

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from executions.audit_triggers import drop_triggers, install_triggers
+from executions.models import AuditAction, AuditEvent
+from executions.services.audit import audit_event_append
+
+pytestmark = pytest.mark.django_db
+
+
+def test_audit_verify_passes_on_an_intact_chain():
+    for i in range(3):
+        audit_event_append(action=AuditAction.CANCEL_DENIED, execution_id=f"e{i}")
+    out = StringIO()
+    call_command("audit_verify", stdout=out)
+    assert "audit chain intact: 3 events" in out.getvalue()
+
+
+def test_audit_verify_fails_naming_the_first_bad_event():
+    events = [audit_event_append(action=AuditAction.CANCEL_DENIED, execution_id=f"e{i}") for i in range(3)]
+    drop_triggers(connection)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE executions_auditevent SET actor_username = 'someone else' WHERE id = %s",
+                           [events[1].pk])
+        with pytest.raises(CommandError, match=f"broken at event {events[1].pk}"):
+            call_command("audit_verify")
+    finally:
+        install_triggers(connection)
+
+
+def test_audit_verify_checks_an_export_file(tmp_path, auditor_client):
+    for i in range(3):
+        audit_event_append(action=AuditAction.CANCEL_DENIED, execution_id=f"e{i}")
+    rows = json.loads(b"".join(auditor_client.get("/audit/export.json").streaming_content))
+    good = tmp_path / "export.json"
+    good.write_text(json.dumps(rows))
+    out = StringIO()
+    call_command("audit_verify", "--file", str(good), stdout=out)
+    assert "intact: 4 events" in out.getvalue()  # the three, and the export's own event
+    rows[1]["execution_id"] = "forged"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(rows))
+    with pytest.raises(CommandError, match=f"event {rows[1]['id']}"):
+        call_command("audit_verify", "--file", str(bad))
+
+
+def test_audit_reconcile_completes_open_requests(kodexa, operator):
+    running = kodexa.control.add_execution(status="RUNNING")["id"]
+    cancelled = kodexa.control.add_execution(status="CANCELLED")["id"]
+    missing = "0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c77"
+    for execution_id in (running, cancelled, missing):
+        audit_event_append(action=AuditAction.CANCEL_REQUESTED, actor=operator, execution_id=execution_id,
+                           reason="process died after this")
+    out = StringIO()
+    call_command("audit_reconcile", "--older-than", "0", stdout=out)
+    assert "3 open cancel request(s) reconciled" in out.getvalue()
+    outcomes = {e.execution_id: e for e in AuditEvent.objects.filter(action=AuditAction.CANCEL_RECONCILED)}
+    assert "still Running" in outcomes[running].details["conclusion"]
+    assert "took effect" in outcomes[cancelled].details["conclusion"]
+    assert outcomes[missing].upstream_status == 404
+    assert all(e.request_event_id for e in outcomes.values())
+    again = StringIO()
+    call_command("audit_reconcile", "--older-than", "0", stdout=again)
+    assert "0 open cancel request(s)" in again.getvalue()
+
+
+def test_audit_reconcile_leaves_recent_requests_alone(kodexa, operator):
+    audit_event_append(action=AuditAction.CANCEL_REQUESTED, actor=operator, execution_id="x", reason="in flight")
+    out = StringIO()
+    call_command("audit_reconcile", stdout=out)
+    assert "0 open cancel request(s)" in out.getvalue()

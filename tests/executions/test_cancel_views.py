@@ -1,0 +1,160 @@
+"""The cancel and bulk-cancel endpoints: POST only, CSRF, permission, validation, results."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from executions.models import AuditAction, AuditEvent
+from tests.helpers import sim_execution
+
+pytestmark = pytest.mark.django_db
+PUT_ROUTE = "PUT /api/executions/{id}/cancel"
+
+
+def _running(kodexa) -> str:  # type: ignore[no-untyped-def]
+    return kodexa.control.add_execution(status="RUNNING", description="to be cancelled")["id"]
+
+
+def _token(client, execution_id: str) -> str:  # type: ignore[no-untyped-def]
+    body = client.get(reverse("executions:detail", args=[execution_id])).content.decode()
+    return re.search(r'name="token" value="([^"]+)"', body).group(1)
+
+
+def _puts(kodexa) -> int:  # type: ignore[no-untyped-def]
+    return kodexa.control.calls()["by_route"].get(PUT_ROUTE, 0)
+
+
+def test_operator_sees_the_cancel_form_and_cancels(operator_client, kodexa):
+    execution_id = _running(kodexa)
+    token = _token(operator_client, execution_id)
+    response = operator_client.post(reverse("executions:cancel", args=[execution_id]),
+                                    {"reason_category": "customer_request", "reason": "customer asked to stop",
+                                     "token": token}, follow=True)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Cancel sent" in body and "Cancelling" in body
+    assert 'data-testid="activity"' in body and "customer asked to stop" in body
+    assert _puts(kodexa) == 1
+    # The browser's back button or a double click sends the same form again: nothing more happens.
+    again = operator_client.post(reverse("executions:cancel", args=[execution_id]),
+                                 {"reason_category": "customer_request", "reason": "customer asked to stop",
+                                  "token": token}, follow=True)
+    assert "Already submitted" in again.content.decode()
+    assert _puts(kodexa) == 1 and AuditEvent.objects.filter(execution_id=execution_id).count() == 2
+
+
+def test_viewer_sees_no_cancel_form_and_is_refused(viewer_client, kodexa):
+    execution_id = _running(kodexa)
+    body = viewer_client.get(reverse("executions:detail", args=[execution_id])).content.decode()
+    assert "Cancel execution" not in body
+    response = viewer_client.post(reverse("executions:cancel", args=[execution_id]),
+                                  {"reason_category": "stuck", "reason": "let me try", "token": "x" * 24})
+    assert response.status_code == 403
+    assert AuditEvent.objects.get(execution_id=execution_id).action == AuditAction.CANCEL_DENIED
+    assert _puts(kodexa) == 0
+
+
+def test_finished_execution_has_no_cancel_form(operator_client, kodexa):
+    finished = sim_execution(kodexa, "status:'SUCCEEDED'")["id"]
+    body = operator_client.get(reverse("executions:detail", args=[finished])).content.decode()
+    assert "Cancel execution" not in body
+
+
+def test_get_is_405(operator_client, kodexa):
+    execution_id = _running(kodexa)
+    assert operator_client.get(reverse("executions:cancel", args=[execution_id])).status_code == 405
+    assert operator_client.get(reverse("executions:bulk_cancel")).status_code == 405
+
+
+def test_csrf_is_required(operator, kodexa):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator)
+    execution_id = _running(kodexa)
+    response = client.post(reverse("executions:cancel", args=[execution_id]),
+                           {"reason_category": "stuck", "reason": "no token", "token": "x" * 24})
+    assert response.status_code == 403
+    assert _puts(kodexa) == 0 and not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"reason_category": "stuck", "reason": "", "token": "x" * 24},
+        {"reason_category": "stuck", "reason": "ab", "token": "x" * 24},
+        {"reason_category": "stuck", "reason": "y" * 501, "token": "x" * 24},
+        {"reason_category": "bogus", "reason": "valid reason", "token": "x" * 24},
+        {"reason_category": "stuck", "reason": "valid reason", "token": "short"},
+        {"reason_category": "stuck", "reason": "bell \x07 in text", "token": "x" * 24},
+    ],
+)
+def test_invalid_reasons_are_form_errors_and_nothing_is_sent(operator_client, kodexa, data):
+    execution_id = _running(kodexa)
+    response = operator_client.post(reverse("executions:cancel", args=[execution_id]), data)
+    assert response.status_code == 400
+    assert "Nothing was sent to Kodexa" in response.content.decode()
+    assert _puts(kodexa) == 0 and kodexa.control.calls()["total"] == 0
+
+
+def test_malformed_id_is_404_without_upstream_call(operator_client, kodexa):
+    response = operator_client.post("/executions/not-an-id/cancel/", {"reason": "whatever"})
+    assert response.status_code == 404
+    assert kodexa.control.calls()["total"] == 0
+
+
+def test_bulk_confirm_then_cancel(operator_client, kodexa):
+    running = [_running(kodexa) for _ in range(2)]
+    finished = sim_execution(kodexa, "status:'SUCCEEDED'")["id"]
+    confirm = operator_client.post(reverse("executions:bulk_cancel"), {"ids": [*running, finished]})
+    assert confirm.status_code == 200
+    body = confirm.content.decode()
+    assert "Cancel 3 executions?" in body and "skipped (succeeded)" in body
+    assert _puts(kodexa) == 0
+    token = re.search(r'name="token" value="([^"]+)"', body).group(1)
+    result = operator_client.post(reverse("executions:bulk_cancel"), {
+        "ids": [*running, finished], "confirm": "1", "token": token, "reason_category": "duplicate",
+        "reason": "duplicates of batch 42"})
+    assert result.status_code == 200
+    text = result.content.decode()
+    assert "2 cancelled" in text and "1 skipped" in text
+    assert _puts(kodexa) == 2
+    batch_ids = set(AuditEvent.objects.values_list("batch_id", flat=True))
+    assert len(batch_ids) == 1 and None not in batch_ids
+
+
+def test_bulk_over_ten_needs_the_typed_count(operator_client, kodexa):
+    ids = [_running(kodexa) for _ in range(11)]
+    data = {"ids": ids, "confirm": "1", "token": "t" * 24, "reason_category": "stuck", "reason": "all stuck"}
+    refused = operator_client.post(reverse("executions:bulk_cancel"), data)
+    assert refused.status_code == 400 and "Type 11 to confirm" in refused.content.decode()
+    assert _puts(kodexa) == 0
+    accepted = operator_client.post(reverse("executions:bulk_cancel"), {**data, "confirm_count": "11"})
+    assert accepted.status_code == 200 and "11 cancelled" in accepted.content.decode()
+    assert _puts(kodexa) == 11
+
+
+def test_bulk_refuses_more_than_100_and_bad_ids(operator_client, kodexa):
+    too_many = [f"0f6c1e9a-3a7d-4c1e-9f0e-{i:012d}" for i in range(101)]
+    response = operator_client.post(reverse("executions:bulk_cancel"), {"ids": too_many}, follow=True)
+    assert "At most 100" in response.content.decode()
+    response = operator_client.post(reverse("executions:bulk_cancel"), {"ids": ["../../etc"]}, follow=True)
+    assert "Not an execution id" in response.content.decode()
+    # Only the list page it was redirected to read anything; no execution was read or cancelled.
+    calls = kodexa.control.calls()["by_route"]
+    assert _puts(kodexa) == 0 and "GET /api/executions/{id}" not in calls
+
+
+def test_bulk_by_a_viewer_is_refused_and_audited(viewer_client, kodexa):
+    execution_id = _running(kodexa)
+    response = viewer_client.post(reverse("executions:bulk_cancel"), {"ids": [execution_id]})
+    assert response.status_code == 403
+    assert AuditEvent.objects.get().action == AuditAction.CANCEL_DENIED
+
+
+def test_list_shows_checkboxes_only_to_operators(operator_client, viewer_client, kodexa):
+    _running(kodexa)
+    assert 'name="ids"' in operator_client.get(reverse("executions:list")).content.decode()
+    assert 'name="ids"' not in viewer_client.get(reverse("executions:list")).content.decode()
