@@ -1,0 +1,150 @@
+"""Forms for saved views and dashboards. Queries are validated by ExecutionFilterForm, the /executions/ rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import parse_qsl
+
+from django import forms
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.db.models import QuerySet
+from django.http import QueryDict
+
+from executions.forms import ExecutionFilterForm
+from executions.kodexa import Assistant
+from executions.models import (
+    REFRESH_MAX_SECONDS,
+    REFRESH_MIN_SECONDS,
+    WIDGET_LIMIT_MAX,
+    Dashboard,
+    SavedView,
+    WidgetKind,
+)
+from executions.queries import ExecutionQuery
+
+NAME_MAX = 100
+
+
+def _name_field(label: str = "Name") -> forms.CharField:
+    return forms.CharField(max_length=NAME_MAX, strip=True, label=label)
+
+
+def query_from_params(params: str) -> tuple[ExecutionQuery | None, list[str]]:
+    """A /executions/ querystring as a query (the page number dropped), or None and the form's errors."""
+    data = QueryDict(mutable=True)
+    for key, value in parse_qsl(params or "", keep_blank_values=False):
+        if key not in ("page", "live"):
+            data.appendlist(key, value)
+    form = ExecutionFilterForm(data)
+    if not form.is_valid():
+        return None, [f"{field}: {m}" for field, messages in form.errors.items() for m in messages]
+    return form.to_query(), []
+
+
+class SavedViewCreateForm(forms.Form):
+    name = _name_field()
+    team = forms.ModelChoiceField(queryset=Group.objects.none(), required=False, empty_label="Only me",
+                                  label="Share with")
+    # The list page's current filters, as its querystring; re-validated here, never trusted.
+    params = forms.CharField(required=False, max_length=4000, widget=forms.HiddenInput)
+
+    def __init__(self, *args: object, owner: AbstractBaseUser, teams: QuerySet[Group], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+        self.fields["team"].queryset = teams
+        self.fields["name"].widget.attrs.update({"placeholder": "e.g. Failed invoices today"})
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if SavedView.objects.filter(owner=self.owner, name__iexact=name).exists():
+            raise forms.ValidationError("You already have a view with this name.")
+        return name
+
+    def clean_params(self) -> ExecutionQuery:
+        query, errors = query_from_params(self.cleaned_data.get("params") or "")
+        if query is None:
+            raise forms.ValidationError(["These filters are not valid: ", *errors])
+        return query
+
+
+class SavedViewRenameForm(forms.Form):
+    name = _name_field()
+
+    def __init__(self, *args: object, saved_view: SavedView, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.saved_view = saved_view
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if (SavedView.objects.filter(owner_id=self.saved_view.owner_id, name__iexact=name)
+                .exclude(pk=self.saved_view.pk).exists()):
+            raise forms.ValidationError("You already have a view with this name.")
+        return name
+
+
+class DashboardSettingsForm(forms.Form):
+    name = _name_field()
+    refresh_seconds = forms.IntegerField(min_value=REFRESH_MIN_SECONDS, max_value=REFRESH_MAX_SECONDS, initial=30,
+                                         label="Refresh every (seconds)")
+
+    def __init__(self, *args: object, dashboard: Dashboard | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.dashboard = dashboard
+
+    def _team_id(self) -> int | None:
+        return self.dashboard.team_id if self.dashboard else None
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        name, team_id = data.get("name"), self._team_id()
+        if name and team_id:
+            clash = Dashboard.objects.filter(team_id=team_id, name__iexact=name)
+            if self.dashboard:
+                clash = clash.exclude(pk=self.dashboard.pk)
+            if clash.exists():
+                self.add_error("name", "This team already has a dashboard with this name.")
+        return data
+
+
+class DashboardCreateForm(DashboardSettingsForm):
+    team = forms.ModelChoiceField(queryset=Group.objects.none(), empty_label=None)
+
+    def __init__(self, *args: object, teams: QuerySet[Group], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+        self.order_fields(["name", "team", "refresh_seconds"])
+
+    def _team_id(self) -> int | None:
+        team = self.cleaned_data.get("team")
+        return team.pk if team else None
+
+
+class WidgetEditForm(forms.Form):
+    title = _name_field("Title")
+    kind = forms.ChoiceField(choices=WidgetKind.choices, initial=WidgetKind.COUNT, label="Show as")
+    limit = forms.IntegerField(min_value=1, max_value=WIDGET_LIMIT_MAX, initial=10, label="Rows (tables)")
+
+
+class WidgetAddForm(WidgetEditForm):
+    """A widget from a saved view, or from an inline query built with the /executions/ filters (prefix `f`)."""
+
+    saved_view = forms.ModelChoiceField(queryset=SavedView.objects.none(), required=False,
+                                        empty_label="— the query below —", label="Saved view")
+
+    def __init__(self, data: QueryDict | None = None, *, saved_views: QuerySet[SavedView],
+                 assistants: Iterable[Assistant] = (), **kwargs: object) -> None:
+        super().__init__(data, **kwargs)
+        self.fields["saved_view"].queryset = saved_views
+        self.filters = ExecutionFilterForm(data, assistants=assistants, prefix="f")
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        if valid and self.cleaned_data.get("saved_view") is None:
+            return self.filters.is_valid()
+        return valid
+
+    @property
+    def inline_query(self) -> ExecutionQuery | None:
+        if self.cleaned_data.get("saved_view") is not None:
+            return None
+        return self.filters.to_query()

@@ -1,0 +1,310 @@
+"""Reads for saved views and dashboards: who may see what (database), and a dashboard's widget data
+(upstream, in parallel, through the shared cache)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from executions.dashboards.io import ViewInvalid, view_to_query
+from executions.kodexa import Execution, ExecutionStatus
+from executions.models import Dashboard, SavedView, Widget, WidgetKind
+from executions.problems import UpstreamProblem
+from executions.queries import DEFAULT_SORT, FILTERABLE_STATUSES, ExecutionQuery
+from executions.selectors import Ref, refs_resolve
+from executions.shared_cache import Cached, CachedReadFailed, Read, cache_key, cached_read_many
+from executions.upstream import kodexa_client
+
+logger = logging.getLogger("executions.dashboards")
+ASSISTANTS_FRESH_FOR = 300  # names change rarely
+
+User = AbstractBaseUser | AnonymousUser
+
+
+# --- visibility ---------------------------------------------------------------------------------------
+
+def team_list(*, user: User) -> QuerySet[Group]:
+    """The teams (groups) a user belongs to."""
+    return Group.objects.filter(user=user).order_by("name") if user.is_authenticated else Group.objects.none()
+
+
+def team_list_for_dashboards(*, user: User) -> QuerySet[Group]:
+    """Teams a user may create dashboards for: their own; any team for a superuser."""
+    return Group.objects.order_by("name") if user.is_superuser else team_list(user=user)
+
+
+def saved_view_list_visible(*, user: User) -> QuerySet[SavedView]:
+    """The user's own views and those shared with one of their teams."""
+    return (SavedView.objects.filter(Q(owner=user) | Q(team__in=team_list(user=user)))
+            .select_related("owner", "team").distinct())
+
+
+@dataclass(frozen=True, slots=True)
+class SavedViewRow:
+    saved_view: SavedView
+    summary: tuple[str, ...]  # the filters in words, e.g. ("status: Failed, Running", "last 24 h")
+    is_owner: bool
+
+
+def _view_summary(view: dict) -> tuple[str, ...]:
+    try:
+        query = view_to_query(view)
+    except ViewInvalid:
+        return ("invalid filters",)
+    parts: list[str] = []
+    if query.statuses:
+        parts.append("status: " + ", ".join(s.label for s in query.statuses))
+    if query.assistant_id:
+        parts.append(f"assistant {query.assistant_id[:8]}")
+    if query.text:
+        parts.append(f"“{query.text}”")
+    if query.created_within_hours:
+        parts.append(f"last {query.created_within_hours} h")
+    if query.created_after:
+        parts.append(f"after {query.created_after:%Y-%m-%d %H:%M}")
+    if query.created_before:
+        parts.append(f"before {query.created_before:%Y-%m-%d %H:%M}")
+    if query.sort != DEFAULT_SORT:
+        parts.append(f"sort {query.sort}")
+    return tuple(parts)
+
+
+def saved_view_rows(*, user: User) -> list[SavedViewRow]:
+    """The saved views page: each visible view with its filters in words and whether the user may change it."""
+    return [SavedViewRow(saved_view=v, summary=_view_summary(v.view), is_owner=v.owner_id == user.pk)
+            for v in saved_view_list_visible(user=user)]
+
+
+def saved_view_get_visible(*, user: User, view_id: int) -> SavedView:
+    """A saved view the user may open; 404 otherwise (its existence is not revealed)."""
+    try:
+        return saved_view_list_visible(user=user).get(pk=view_id)
+    except SavedView.DoesNotExist:
+        raise Http404("No such saved view.") from None
+
+
+def saved_view_get_owned(*, user: User, view_id: int) -> SavedView:
+    """A saved view the user may change (theirs); a team member gets 404 like an outsider."""
+    try:
+        return SavedView.objects.select_related("team").get(pk=view_id, owner=user)
+    except SavedView.DoesNotExist:
+        raise Http404("No such saved view.") from None
+
+
+def dashboard_list_visible(*, user: User) -> QuerySet[Dashboard]:
+    dashboards = Dashboard.objects.select_related("team")
+    return dashboards if user.is_superuser else dashboards.filter(team__in=team_list(user=user))
+
+
+def dashboard_get_visible(*, user: User, dashboard_id: int) -> Dashboard:
+    """A dashboard of one of the user's teams (any for superusers), with its widgets; 404 otherwise."""
+    widgets = Prefetch("widgets", queryset=Widget.objects.select_related("saved_view"))
+    try:
+        return dashboard_list_visible(user=user).prefetch_related(widgets).get(pk=dashboard_id)
+    except Dashboard.DoesNotExist:
+        raise Http404("No such dashboard.") from None
+
+
+def widget_get(*, dashboard: Dashboard, widget_id: int) -> Widget:
+    try:
+        return dashboard.widgets.get(pk=widget_id)
+    except Widget.DoesNotExist:
+        raise Http404("No such widget.") from None
+
+
+# --- widget data --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ExecutionSummary:
+    """What a table widget shows of an execution. Plain and picklable: it lives in the shared cache."""
+
+    id: str
+    status: ExecutionStatus
+    status_display: str
+    description: str | None
+    created_on: datetime | None
+    percent: int | None
+    assistant_id: str | None
+
+    @classmethod
+    def from_execution(cls, execution: Execution) -> ExecutionSummary:
+        return cls(id=execution.id, status=execution.status, status_display=execution.status_display,
+                   description=execution.description, created_on=execution.created_on,
+                   percent=execution.percent, assistant_id=execution.assistant_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ListSnapshot:
+    total: int
+    items: tuple[ExecutionSummary, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TableRow:
+    execution: ExecutionSummary
+    assistant: Ref | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusBar:
+    status: ExecutionStatus
+    count: int
+    share: int  # percent of the largest bar, for the <progress> length
+    querystring: str
+
+
+@dataclass(frozen=True, slots=True)
+class WidgetPanel:
+    id: int
+    title: str
+    kind: str
+    limit: int
+    querystring: str  # the widget's view on /executions/
+    total: int | None = None
+    rows: tuple[TableRow, ...] = ()
+    bars: tuple[StatusBar, ...] = ()
+    fetched_at: datetime | None = None
+    stale_since: datetime | None = None  # set when showing old data because refreshing failed
+    problem: UpstreamProblem | None = None  # set when there is no data to show at all
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardData:
+    panels: tuple[WidgetPanel, ...]
+    rendered_at: datetime
+    upstream_reads: int  # distinct reads this render needed (each one cached, coalesced, shared)
+
+    @property
+    def stale(self) -> bool:
+        return any(p.stale_since or p.problem for p in self.panels)
+
+
+def _count_query(query: ExecutionQuery) -> ExecutionQuery:
+    # Sort does not change a count: normalizing it lets counts and breakdown bars share cache entries.
+    return replace(query, page=1, page_size=1, sort=DEFAULT_SORT)
+
+
+def _reads_for(kind: str, limit: int, query: ExecutionQuery) -> list[ExecutionQuery]:
+    if kind == WidgetKind.TABLE:
+        return [replace(query, page=1, page_size=limit)]
+    if kind == WidgetKind.STATUS_BREAKDOWN:
+        return [_count_query(replace(query, statuses=(s,))) for s in (query.statuses or FILTERABLE_STATUSES)]
+    return [_count_query(query)]
+
+
+def _list_key(query: ExecutionQuery) -> str:
+    # The view form keeps relative windows relative ("last 24 h"), so the key does not change every second.
+    return cache_key("list_executions", {"view": query.to_view(), "page": query.page, "page_size": query.page_size})
+
+
+def _fetch_list(query: ExecutionQuery) -> ListSnapshot:
+    page = kodexa_client().list_executions(page=query.page, page_size=query.page_size, filters=query.clauses(),
+                                           query=query.text, sort=(query.sort,))
+    return ListSnapshot(total=page.total_elements,
+                        items=tuple(ExecutionSummary.from_execution(e) for e in page.items))
+
+
+def _fetch_assistant_names() -> dict[str, str]:
+    assistants = kodexa_client().list_assistants(page_size=1000).items
+    return {a.id: a.name for a in assistants if a.name}
+
+
+_ASSISTANTS_KEY = "assistant_names"
+
+
+def dashboard_data(*, dashboard: Dashboard) -> DashboardData:
+    """Every widget's data: the distinct upstream reads of the whole dashboard run at once, through the
+    shared cache (fresh for the dashboard's refresh window), so the page costs one round trip when cold and
+    none when warm. A failing read shows its last good value (marked stale) or its error, never a 500."""
+    widgets = list(dashboard.widgets.all())
+    fresh_for = float(dashboard.refresh_seconds)
+    plans: list[tuple[Widget, ExecutionQuery | None, list[ExecutionQuery], str | None]] = []
+    reads: dict[str, ExecutionQuery] = {}
+    for widget in widgets:
+        try:
+            query = view_to_query(widget.effective_view)
+        except ViewInvalid as exc:
+            plans.append((widget, None, [], "; ".join(exc.errors)))
+            continue
+        needed = _reads_for(widget.kind, widget.limit, query)
+        reads.update({_list_key(q): q for q in needed})
+        plans.append((widget, query, needed, None))
+    keys = list(reads)
+    batch = [Read(key=key, fetch=_list_fetcher(reads[key]), fresh_for=fresh_for) for key in keys]
+    want_names = any(w.kind == WidgetKind.TABLE for w in widgets)
+    if want_names:
+        # Read alongside the lists (not after them) so table names cost no extra round trip.
+        batch.append(Read(key=cache_key(_ASSISTANTS_KEY, {}), fetch=_fetch_assistant_names,
+                          fresh_for=ASSISTANTS_FRESH_FOR))
+    results = cached_read_many(batch)
+    outcomes = dict(zip(keys, results, strict=False))
+    names = results[-1] if want_names else None
+    known_names = names.value if isinstance(names, Cached) else {}
+    panels = tuple(_panel(widget, query, needed, invalid, outcomes, known_names)
+                   for widget, query, needed, invalid in plans)
+    return DashboardData(panels=panels, rendered_at=datetime.now(UTC), upstream_reads=len(batch))
+
+
+def _list_fetcher(query: ExecutionQuery) -> Callable[[], ListSnapshot]:
+    return lambda: _fetch_list(query)
+
+
+def _problem_of(outcome: object) -> UpstreamProblem:
+    if isinstance(outcome, CachedReadFailed):
+        return outcome.problem
+    logger.error("dashboard widget read failed", exc_info=outcome if isinstance(outcome, BaseException) else None)
+    return UpstreamProblem("Widget unavailable", "This widget could not be loaded.", 500)
+
+
+def _panel(widget: Widget, query: ExecutionQuery | None, needed: list[ExecutionQuery], invalid: str | None,
+           outcomes: dict[str, object], names: dict[str, str]) -> WidgetPanel:
+    base = WidgetPanel(id=widget.pk, title=widget.title, kind=widget.kind, limit=widget.limit,
+                       querystring=query.querystring(page=1) if query else "")
+    if query is None:
+        return replace(base, problem=UpstreamProblem("Invalid query", f"This widget's query is no longer valid: "
+                                                     f"{invalid}", 400, retryable=False))
+    parts = [outcomes[_list_key(q)] for q in needed]
+    failed = [p for p in parts if not isinstance(p, Cached)]
+    if failed:
+        return replace(base, problem=_problem_of(failed[0]))
+    cached: list[Cached[ListSnapshot]] = parts  # type: ignore[assignment]
+    oldest = min(cached, key=lambda c: c.fetched_at)
+    stale = [c for c in cached if c.is_stale]
+    base = replace(base, fetched_at=oldest.fetched_at_dt,
+                   stale_since=min(c.fetched_at_dt for c in stale) if stale else None)
+    if widget.kind == WidgetKind.TABLE:
+        snapshot = cached[0].value
+        return replace(base, total=snapshot.total, rows=_rows(snapshot.items, names))
+    if widget.kind == WidgetKind.STATUS_BREAKDOWN:
+        counts = [(q.statuses[0], c.value.total) for q, c in zip(needed, cached, strict=True)]
+        top = max((n for _, n in counts), default=0)
+        bars = tuple(StatusBar(status=s, count=n, share=round(100 * n / top) if top else 0,
+                               querystring=replace(query, statuses=(s,)).querystring(page=1))
+                     for s, n in counts)
+        return replace(base, total=sum(n for _, n in counts), bars=bars)
+    return replace(base, total=cached[0].value.total)
+
+
+def _rows(items: tuple[ExecutionSummary, ...], names: dict[str, str]) -> tuple[TableRow, ...]:
+    unknown = {e.assistant_id for e in items if e.assistant_id and e.assistant_id not in names}
+    # Rare (an assistant missing from the list, or the list unavailable): resolved by id through the name cache.
+    refs = refs_resolve(assistant_ids=unknown, family_ids=()) if unknown else {}
+    rows = []
+    for e in items:
+        assistant = None
+        if e.assistant_id:
+            assistant = Ref(id=e.assistant_id, label=names[e.assistant_id]) if e.assistant_id in names \
+                else refs.get(e.assistant_id, Ref(id=e.assistant_id, known=False))
+        rows.append(TableRow(execution=e, assistant=assistant))
+    return tuple(rows)
+
+
+def saved_view_query(*, saved_view: SavedView) -> ExecutionQuery:
+    """The query of a saved view (raises ViewInvalid when the stored JSON no longer validates)."""
+    return view_to_query(saved_view.view)

@@ -1,0 +1,46 @@
+"""Import a dashboard from its JSON form (DESIGN.md section 7), e.g. one kept in version control."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from executions.dashboards.io import dashboard_spec_check
+from executions.dashboards.services import dashboard_import, dashboard_import_errors
+
+
+class Command(BaseCommand):
+    help = ("Import a dashboard from a JSON file. Everything is validated first and every error is reported with "
+            "its JSON path; nothing is written unless the whole file is valid. A dashboard with the same name in "
+            "the same team is updated in place (its widgets are replaced by the file's).")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="path of the JSON file, or - for standard input")
+        parser.add_argument("--create-team", action="store_true", help="create the team (group) if it does not exist")
+
+    def handle(self, *args: object, **options: object) -> None:
+        source = str(options["file"])
+        try:
+            text = self.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"cannot read {source}: {exc.strerror}") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        spec, errors = dashboard_spec_check(data)
+        if spec is not None:
+            errors = dashboard_import_errors(spec=spec, create_team=bool(options["create_team"]))
+        if errors:
+            for error in errors:
+                self.stderr.write(f"{source}: {error}")
+            raise CommandError(f"{len(errors)} error{'s' if len(errors) != 1 else ''}; nothing was imported.")
+        result = dashboard_import(spec=spec, create_team=bool(options["create_team"]))
+        verb = "Created" if result.created else "Updated"
+        team_note = " (team created)" if result.team_created else ""
+        self.stdout.write(self.style.SUCCESS(
+            f"{verb} dashboard #{result.dashboard.pk} “{spec.name}” of team {spec.team}{team_note} "
+            f"with {len(spec.widgets)} widget{'s' if len(spec.widgets) != 1 else ''}."
+        ))

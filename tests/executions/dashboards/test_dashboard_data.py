@@ -1,0 +1,93 @@
+"""A dashboard's reads against the live stand-in: parallel, coalesced across viewers, stale during outages."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from executions import shared_cache
+from executions.dashboards import selectors
+from tests.helpers import reset_calls, sim_get, upstream_calls
+
+VIEWERS = 20
+
+
+@pytest.fixture
+def clock(monkeypatch):  # type: ignore[no-untyped-def]
+    state = {"offset": 0.0}
+    monkeypatch.setattr(shared_cache, "wall_clock", lambda: time.time() + state["offset"])
+    return state
+
+
+def _render_concurrently(dashboard_id: int, member) -> list[selectors.DashboardData]:  # type: ignore[no-untyped-def]
+    # Loaded once here: the viewer threads must not need the test's (uncommitted) database.
+    board = selectors.dashboard_get_visible(user=member, dashboard_id=dashboard_id)
+    with ThreadPoolExecutor(VIEWERS) as pool:
+        return list(pool.map(lambda _: selectors.dashboard_data(dashboard=board), range(VIEWERS)))
+
+
+def test_widget_values_match_upstream(kodexa, dashboard, member):
+    board = selectors.dashboard_get_visible(user=member, dashboard_id=dashboard.pk)
+    count, table, breakdown = selectors.dashboard_data(dashboard=board).panels
+    running = sim_get(kodexa, "/api/executions", pageSize=1, filter="status:'RUNNING'")["totalElements"]
+    assert count.total == running and count.querystring == "status=RUNNING"
+    assert len(table.rows) == 5 and all(r.execution.status == "FAILED" for r in table.rows)
+    assert all(r.assistant is None or r.assistant.label for r in table.rows)
+    assert breakdown.total == sim_get(kodexa, "/api/executions", pageSize=1)["totalElements"]
+    assert {b.status.value for b in breakdown.bars} >= {"RUNNING", "FAILED", "SUCCEEDED"}
+    assert max(b.share for b in breakdown.bars) == 100
+
+
+def test_one_upstream_call_per_distinct_query_with_a_cold_cache(kodexa, dashboard, member):
+    kodexa.control.configure(latency_ms=80)  # long enough for every viewer to arrive during the first fetch
+    reset_calls(kodexa)
+    results = _render_concurrently(dashboard.pk, member)
+    distinct = results[0].upstream_reads
+    assert distinct == 12  # 10 status counts (one shared with the count widget), 1 table, 1 assistant list
+    assert upstream_calls(kodexa) == distinct
+    assert all(not r.stale for r in results)
+
+
+def test_one_refresh_per_distinct_query_when_the_cache_is_stale(kodexa, dashboard, member, clock):
+    board = selectors.dashboard_get_visible(user=member, dashboard_id=dashboard.pk)
+    selectors.dashboard_data(dashboard=board)
+    kodexa.control.configure(latency_ms=80)
+    reset_calls(kodexa)
+    clock["offset"] = 31  # past the 30 s refresh window, well within the stale retention
+    results = _render_concurrently(dashboard.pk, member)
+    lists = 11  # the assistant list is fresh for 5 minutes
+    assert upstream_calls(kodexa) == lists
+    assert all(not r.stale for r in results)
+
+
+def test_an_outage_keeps_the_last_good_data_with_a_stale_banner(kodexa, dashboard, member, clock):
+    client = Client()
+    client.force_login(member)
+    url = reverse("dashboards:detail", args=[dashboard.pk])
+    good = client.get(url).content.decode()
+    assert "Stale since" not in good
+    kodexa.control.add_fault("GET /api/executions", status=500, times=None)
+    clock["offset"] = 120
+    response = client.get(url)
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert content.count("Stale since") == 3
+    assert 'class="big-number"' in content and 'data-widget-kind="table"' in content
+    board = selectors.dashboard_get_visible(user=member, dashboard_id=dashboard.pk)
+    data = selectors.dashboard_data(dashboard=board)
+    assert data.stale and all(p.stale_since and p.total is not None for p in data.panels)
+
+
+def test_an_outage_with_no_data_ever_shows_the_error(kodexa, dashboard, member):
+    kodexa.control.add_fault("GET /api/executions", status=500, times=None)
+    client = Client()
+    client.force_login(member)
+    response = client.get(reverse("dashboards:detail", args=[dashboard.pk]))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert content.count("Kodexa had an internal error (HTTP 500)") == 3
+    assert "Stale since" not in content

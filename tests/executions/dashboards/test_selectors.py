@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import pytest
+from django.http import Http404
+
+from executions.dashboards import selectors
+from executions.models import SavedView
+
+
+def test_members_see_their_team_dashboards_and_outsiders_do_not(dashboard, member, member2, outsider, superuser):
+    assert list(selectors.dashboard_list_visible(user=member)) == [dashboard]
+    assert selectors.dashboard_get_visible(user=member2, dashboard_id=dashboard.pk) == dashboard
+    assert list(selectors.dashboard_list_visible(user=outsider)) == []
+    with pytest.raises(Http404):
+        selectors.dashboard_get_visible(user=outsider, dashboard_id=dashboard.pk)
+    assert selectors.dashboard_get_visible(user=superuser, dashboard_id=dashboard.pk) == dashboard
+
+
+def test_saved_views_are_private_or_shared_with_the_team(private_view, shared_view, member, member2, outsider):
+    other_private = SavedView.objects.create(name="Bob's", owner=member2, view={})
+    assert set(selectors.saved_view_list_visible(user=member)) == {private_view, shared_view}
+    assert set(selectors.saved_view_list_visible(user=member2)) == {shared_view, other_private}
+    assert list(selectors.saved_view_list_visible(user=outsider)) == []
+    with pytest.raises(Http404):
+        selectors.saved_view_get_visible(user=member2, view_id=private_view.pk)
+    # Team members may open a shared view but not change it.
+    assert selectors.saved_view_get_visible(user=member2, view_id=shared_view.pk) == shared_view
+    with pytest.raises(Http404):
+        selectors.saved_view_get_owned(user=member2, view_id=shared_view.pk)
+
+
+def test_saved_view_rows_describe_the_filters(member, shared_view):
+    shared_view.view = {"status": ["FAILED", "RUNNING"], "created_within_hours": 24}
+    shared_view.save()
+    [row] = selectors.saved_view_rows(user=member)
+    assert row.is_owner
+    assert row.summary == ("status: Failed, Running", "last 24 h")
