@@ -6,4 +6,13 @@ class ExecutionsConfig(AppConfig):
     verbose_name = "Kodexa executions"
 
     def ready(self) -> None:
-        from executions import checks, signals  # noqa: F401  (registers system checks and receivers)
+        from django.core.checks import Error
+        from django.core.exceptions import ImproperlyConfigured
+
+        from executions import checks, signals  # noqa: F401  (registers receivers)
+
+        # Fail at start-up, in every process (gunicorn workers too, which never run `manage.py check`):
+        # a wrong KODEXA_URL could send the API key somewhere it must not go.
+        errors = [p for p in checks.kodexa_settings_check(None) if isinstance(p, Error)]
+        if errors:
+            raise ImproperlyConfigured("; ".join(f"{e.id}: {e.msg}" for e in errors))

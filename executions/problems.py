@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from executions.circuit import KodexaCircuitOpen
 from executions.kodexa import (
     KodexaAuthError,
-    KodexaBadRequest,
     KodexaBadResponse,
-    KodexaConflict,
     KodexaConnectionError,
     KodexaError,
+    KodexaHTTPError,
     KodexaNotFound,
     KodexaRateLimited,
     KodexaRedirect,
@@ -51,6 +51,10 @@ def describe_upstream_error(exc: KodexaError | KodexaNotConfigured) -> UpstreamP
                                retry_after=exc.retry_after)
     if isinstance(exc, KodexaTimeout):
         return UpstreamProblem("Kodexa is slow", "Kodexa did not answer in time.", 504)
+    if isinstance(exc, KodexaCircuitOpen):
+        return UpstreamProblem("Kodexa unavailable", "Kodexa failed several times in a row, so the panel is "
+                               f"pausing its calls for {exc.retry_in:.0f} s to let it recover.", 503,
+                               retry_after=exc.retry_in)
     if isinstance(exc, KodexaConnectionError):
         return UpstreamProblem("Kodexa unreachable", "The panel cannot reach Kodexa right now.", 502)
     if isinstance(exc, KodexaRedirect):
@@ -62,11 +66,11 @@ def describe_upstream_error(exc: KodexaError | KodexaNotConfigured) -> UpstreamP
                                "understand.", 502)
     if isinstance(exc, KodexaServerError):
         return UpstreamProblem("Kodexa error", f"Kodexa had an internal error (HTTP {exc.status}).", 502)
-    if isinstance(exc, KodexaConflict):
-        return UpstreamProblem("Conflict", "Kodexa refused the change because the execution changed meanwhile.",
-                               409, retryable=False)
-    if isinstance(exc, KodexaBadRequest):
-        return UpstreamProblem("Request refused", "Kodexa refused the request as invalid.", 502, retryable=False)
+    if isinstance(exc, KodexaHTTPError) and exc.status is not None:
+        # Any other 4xx on a read (400, 405, 409, 422, ...) means the panel and Kodexa disagree: a bug or a
+        # different API version, not something the user did.
+        return UpstreamProblem("Kodexa answered unexpectedly", f"Kodexa refused the panel's request (HTTP "
+                               f"{exc.status}).", 502, retryable=False)
     return UpstreamProblem("Kodexa unavailable", "Kodexa could not be used right now.", 502)
 
 

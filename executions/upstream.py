@@ -7,6 +7,7 @@ import functools
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from executions.circuit import GuardedClient
 from executions.kodexa import FilterDialect, KodexaClient
 from kodexa_admin.logging import current_request_id
 
@@ -17,14 +18,16 @@ class KodexaNotConfigured(ImproperlyConfigured):
 
 @functools.cache
 def kodexa_client() -> KodexaClient:
-    """A process-wide client (its sessions are thread-local); rebuilt when settings change in tests."""
+    """A process-wide client (its sessions are thread-local) behind the shared circuit breaker; rebuilt when
+    settings change in tests."""
     if not settings.KODEXA_URL or not settings.KODEXA_API_KEY:
         raise KodexaNotConfigured("KODEXA_URL and KODEXA_API_KEY must both be set.")
-    return KodexaClient(
+    return GuardedClient(KodexaClient(  # type: ignore[return-value]  (same interface)
         settings.KODEXA_URL,
         settings.KODEXA_API_KEY,
         connect_timeout=settings.KODEXA_CONNECT_TIMEOUT,
         read_timeout=settings.KODEXA_READ_TIMEOUT,
+        total_timeout=settings.KODEXA_TOTAL_TIMEOUT,
         dialect=FilterDialect(settings.KODEXA_FILTER_DIALECT),
         request_id_provider=current_request_id,
-    )
+    ))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -11,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from executions import audit_queries, selectors
 from executions.forms import BulkCancelForm, BulkSelectionForm, CancelForm, ExecutionFilterForm
-from executions.kodexa import KodexaError, KodexaNotFound
+from executions.kodexa import KodexaBadResponse, KodexaError, KodexaNotFound
 from executions.problems import describe_upstream_error, log_upstream_problem
 from executions.queries import ExecutionQuery
 from executions.services.audit import RequestMeta
@@ -62,9 +64,17 @@ def execution_list(request: HttpRequest) -> HttpResponse:
     if pasted_id := form.pasted_execution_id:
         return redirect("executions:detail", execution_id=pasted_id)
     query = form.to_query()
+    canonical = query.to_params() + ([("live", "1")] if live else [])
+    if not request.htmx and sorted(canonical) != sorted((k, v) for k, vs in request.GET.lists() for v in vs):
+        # A submitted form sends every field, empty ones too; the shareable link names only what is set.
+        return redirect(f"{request.path}?{urlencode(canonical)}" if canonical else request.path)
     context["query"] = query
     try:
         context["listing"] = selectors.execution_list(query=query)
+    except KodexaNotFound as exc:
+        # The list itself cannot be "not found": Kodexa has no such route, so KODEXA_URL is probably wrong.
+        return _upstream_problem(request, KodexaBadResponse("Kodexa has no execution list at this address",
+                                                            status=exc.status), "executions/list.html", context)
     except (KodexaError, KodexaNotConfigured) as exc:
         return _upstream_problem(request, exc, "executions/list.html", context)
     template = "executions/_results.html" if request.htmx else "executions/list.html"

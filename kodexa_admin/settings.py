@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "csp",
+    "axes",
     "executions",
 ]
 
@@ -61,6 +62,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kodexa_admin.urls"
@@ -110,6 +113,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses logins while a username+IP pair is locked out
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling: 5 failures for one username from one address lock that pair for 15 minutes. Locking on the
+# username alone would let anyone lock a colleague out.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -175,6 +191,8 @@ KODEXA_URL = env("KODEXA_URL", default="")
 KODEXA_API_KEY = env("KODEXA_API_KEY", default="")
 KODEXA_CONNECT_TIMEOUT = env.float("KODEXA_CONNECT_TIMEOUT", default=3.05)
 KODEXA_READ_TIMEOUT = env.float("KODEXA_READ_TIMEOUT", default=10.0)
+# Whole budget of one call, retries and a slowly trickling body included; below gunicorn's worker timeout.
+KODEXA_TOTAL_TIMEOUT = env.float("KODEXA_TOTAL_TIMEOUT", default=20.0)
 KODEXA_FILTER_DIALECT = env("KODEXA_FILTER_DIALECT", default="spring")
 KODEXA_UI_URL = env("KODEXA_UI_URL", default="")
 # Set by `make run` when the panel talks to the bundled stand-in, so every page says the data is fake.

@@ -502,6 +502,10 @@ class KodexaClient:
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
+                    if truncate:
+                        # An error's status is already known; its body only adds detail. Retries that used up
+                        # the budget (429 + Retry-After) must still end as the error they are, not a timeout.
+                        break
                     raise KodexaTimeout(
                         "Kodexa response took longer than the total timeout", elapsed_ms=_ms(start), **ctx
                     )
@@ -519,7 +523,8 @@ class KodexaClient:
                     raise KodexaBadResponse("Kodexa response too large", elapsed_ms=_ms(start), **ctx)
                 chunks.append(chunk)
         except (u3.ReadTimeoutError, TimeoutError):
-            raise KodexaTimeout("Kodexa stopped sending the response", elapsed_ms=_ms(start), **ctx) from None
+            if not truncate:
+                raise KodexaTimeout("Kodexa stopped sending the response", elapsed_ms=_ms(start), **ctx) from None
         except u3.DecodeError:
             raise KodexaBadResponse("Kodexa sent an undecodable body", elapsed_ms=_ms(start), **ctx) from None
         except (u3.ProtocolError, u3.HTTPError, OSError) as exc:

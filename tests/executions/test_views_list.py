@@ -112,7 +112,7 @@ def test_seeded_injection_description_is_escaped(viewer_client, kodexa):
 
 
 def test_paging_links_keep_the_filters(viewer_client, kodexa):
-    response = viewer_client.get(URL, {"status": "SUCCEEDED", "page_size": 20})
+    response = viewer_client.get(URL, {"status": "SUCCEEDED"})
     body = response.content.decode()
     assert 'rel="next"' in body
     assert "status=SUCCEEDED" in re.search(r'href="([^"]+)" rel="next"', body).group(1)
@@ -151,6 +151,14 @@ def test_unknown_assistant_and_family_are_marked_unknown(viewer_client, kodexa):
     body = response.content.decode()
     assert created["id"] in _row_ids(response)
     assert "(unknown)" in body
+
+
+def test_a_submitted_form_redirects_to_the_shareable_link(viewer_client, kodexa):
+    response = viewer_client.get(URL, {"q": "", "assistant": "", "status": ["RUNNING", "FAILED"], "page_size": "20",
+                                       "sort": "createdOn,desc", "created_after": "", "live": "1"})
+    assert response.status_code == 302
+    assert response["Location"] == f"{URL}?status=RUNNING&status=FAILED&live=1"
+    assert viewer_client.get(response["Location"]).status_code == 200
 
 
 def test_htmx_refresh_returns_only_the_results(viewer_client, kodexa):

@@ -36,6 +36,8 @@ def test_missing_secret_key_refuses_to_start():
 def test_plain_http_kodexa_url_is_refused_unless_loopback():
     base = {"DJANGO_SETTINGS_MODULE": "kodexa_admin.settings", "DJANGO_DEBUG": "true", "KODEXA_API_KEY": "k"}
     refused = _run("check", KODEXA_URL="http://kodexa.example.com", **base)
-    assert refused.returncode != 0 and "executions.E002" in refused.stderr
+    assert refused.returncode != 0 and "executions.E002" in refused.stderr and "must use https" in refused.stderr
+    credentials = _run("check", KODEXA_URL="https://user:pw@kodexa.example.com", **base)
+    assert credentials.returncode != 0 and "executions.E003" in credentials.stderr
     allowed = _run("check", KODEXA_URL="http://127.0.0.1:8765", **base)
     assert allowed.returncode == 0, allowed.stderr

@@ -1,0 +1,108 @@
+"""A circuit breaker around the Kodexa client, shared through the cache so every worker and host agrees.
+
+After FAILURE_THRESHOLD failures (connection errors, timeouts, 5xx, 429, garbage) within FAILURE_WINDOW
+seconds, calls stop for OPEN_SECONDS: pages answer at once from what they have instead of queueing on a dead
+upstream. When the pause ends, one failure re-opens it (half-open); one success closes it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache import cache
+
+from executions.kodexa import (
+    KodexaBadResponse,
+    KodexaClient,
+    KodexaConnectionError,
+    KodexaError,
+    KodexaRateLimited,
+    KodexaServerError,
+    KodexaTimeout,
+)
+
+logger = logging.getLogger("executions.circuit")
+
+FAILURE_THRESHOLD = 5
+FAILURE_WINDOW = 30
+OPEN_SECONDS = 15
+_FAILURES = "kx:circuit:failures"
+_OPEN_UNTIL = "kx:circuit:open-until"
+
+
+class KodexaCircuitOpen(KodexaConnectionError):
+    """Not sent: Kodexa failed repeatedly and the panel is giving it a pause."""
+
+    def __init__(self, retry_in: float) -> None:
+        super().__init__(f"Kodexa failed repeatedly; calls are paused for {retry_in:.0f} s", maybe_sent=False)
+        self.retry_in = retry_in
+
+
+def _counts_as_failure(exc: KodexaError) -> bool:
+    # 4xx answers (404, 409, auth) prove Kodexa is up; they must not trip the breaker.
+    return isinstance(exc, KodexaConnectionError | KodexaTimeout | KodexaServerError | KodexaRateLimited) or (
+        isinstance(exc, KodexaBadResponse) and (exc.status is None or exc.status >= 200)
+    )
+
+
+def circuit_open_until() -> float | None:
+    until = cache.get(_OPEN_UNTIL)
+    return until if until and until > time.time() else None
+
+
+def _record_failure() -> None:
+    cache.add(_FAILURES, 0, FAILURE_WINDOW + OPEN_SECONDS * 4)
+    try:
+        failures = cache.incr(_FAILURES)
+    except ValueError:  # expired between add and incr
+        cache.set(_FAILURES, 1, FAILURE_WINDOW)
+        failures = 1
+    if failures >= FAILURE_THRESHOLD:
+        until = time.time() + OPEN_SECONDS
+        cache.set(_OPEN_UNTIL, until, OPEN_SECONDS)
+        # Half-open: after the pause, a single failure is enough to open again.
+        cache.set(_FAILURES, FAILURE_THRESHOLD - 1, FAILURE_WINDOW + OPEN_SECONDS)
+        logger.error("circuit opened: Kodexa keeps failing, pausing calls", extra={"open_seconds": OPEN_SECONDS,
+                                                                                   "failures": failures})
+
+
+def _record_success() -> None:
+    if cache.get(_FAILURES):
+        cache.delete(_FAILURES)
+
+
+class GuardedClient:
+    """The KodexaClient's interface, with every call going through the shared breaker."""
+
+    def __init__(self, client: KodexaClient) -> None:
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"GuardedClient({self._client!r})"
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if name.startswith("_") or not callable(attribute):
+            return attribute
+        return self._guard(attribute)
+
+    @staticmethod
+    def _guard(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if (until := circuit_open_until()) is not None:
+                raise KodexaCircuitOpen(until - time.time())
+            try:
+                result = method(*args, **kwargs)
+            except KodexaError as exc:
+                if _counts_as_failure(exc):
+                    _record_failure()
+                raise
+            _record_success()
+            return result
+
+        return guarded

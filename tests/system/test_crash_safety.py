@@ -1,0 +1,66 @@
+"""A gunicorn worker killed in the middle of a cancel: the request is on record, and reconcile finishes it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from executions.models import AuditAction, AuditEvent
+from tests.servers import Browserless, PanelServer, redis_url, shared_database_url, usable_in_production
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def _wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_killing_a_worker_mid_cancel_leaves_the_request_and_reconcile_completes_it(kodexa, operator):
+    usable_in_production(operator, "operator-pass-123")
+    execution = kodexa.control.add_execution(status="RUNNING", _sim={"lifecycle": False})["id"]
+    # Kodexa takes its time answering this cancel: long enough to kill the worker while it waits.
+    kodexa.control.add_fault("PUT /api/executions/*/cancel", mode="timeout", delay_ms=8000)
+    server = PanelServer(database_url=shared_database_url(), cache_url=redis_url() or "locmemcache://crash",
+                         kodexa_url=kodexa.url, api_key=kodexa.api_key, workers=1, threads=2)
+    try:
+        user = Browserless(server.url, "operator", "operator-pass-123")
+        outcome: dict[str, object] = {}
+        thread = threading.Thread(target=lambda: outcome.update(response=_swallow(user.cancel, execution)))
+        thread.start()
+        _wait_for(lambda: AuditEvent.objects.filter(execution_id=execution,
+                                                    action=AuditAction.CANCEL_REQUESTED).exists())
+        _wait_for(lambda: kodexa.control.calls()["by_route"].get("PUT /api/executions/{id}/cancel", 0) == 1)
+        (worker,) = server.worker_pids()
+        os.kill(worker, signal.SIGKILL)
+        thread.join(timeout=30)
+    finally:
+        server.stop()
+
+    events = list(AuditEvent.objects.filter(execution_id=execution).order_by("id"))
+    assert [e.action for e in events] == [AuditAction.CANCEL_REQUESTED], "the outcome was never written"
+    assert events[0].actor_username == "operator" and events[0].status_before == "RUNNING"
+
+    out = StringIO()
+    call_command("audit_reconcile", "--older-than", "0", stdout=out)
+    assert "1 open cancel request(s) reconciled" in out.getvalue()
+    reconciled = AuditEvent.objects.get(action=AuditAction.CANCEL_RECONCILED)
+    assert reconciled.request_event_id == events[0].pk
+    assert reconciled.status_after in {"RUNNING", "CANCELLING", "CANCELLED"}
+    assert reconciled.details["conclusion"]
+
+
+def _swallow(fn, *args):  # type: ignore[no-untyped-def]
+    """The killed worker drops the connection; that is the point of the test, not a failure."""
+    try:
+        return fn(*args)
+    except Exception as exc:
+        return exc
