@@ -64,11 +64,15 @@ class ExecutionFilterForm(forms.Form):
     def __init__(self, data: Mapping[str, object] | None = None, *, assistants: Iterable[Assistant] = (),
                  **kwargs: object) -> None:
         super().__init__(data, **kwargs)
-        known = [(a.id, a.display_name) for a in sorted(assistants, key=lambda a: a.display_name.lower())]
-        self.fields["assistant"].widget = forms.Select(choices=[("", "All assistants"), *known])
+        self.offer_assistants(assistants)
         self.fields["q"].widget.attrs.update(
             {"placeholder": "Search descriptions, or paste an execution id", "data-search": "", "type": "search"}
         )
+
+    def offer_assistants(self, assistants: Iterable[Assistant]) -> None:
+        """Fill the assistant select; validation does not need it, so a page can load the list in parallel."""
+        known = [(a.id, a.display_name) for a in sorted(assistants, key=lambda a: a.display_name.lower())]
+        self.fields["assistant"].widget = forms.Select(choices=[("", "All assistants"), *known])
 
     def clean_q(self) -> str:
         value = self.cleaned_data.get("q") or ""

@@ -54,11 +54,12 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def execution_list(request: HttpRequest) -> HttpResponse:
-    form = ExecutionFilterForm(request.GET, assistants=selectors.assistant_list_or_empty())
+    form = ExecutionFilterForm(request.GET)
     live = request.GET.get("live") == "1"
     context: dict[str, object] = {"nav_section": "executions", "form": form, "live": live,
                                   "refresh_seconds": LIST_REFRESH_SECONDS, "now": timezone.now()}
     if not form.is_valid():
+        form.offer_assistants(selectors.assistant_list_or_empty())
         context["query"] = ExecutionQuery()
         return render(request, "executions/list.html", context, status=400)
     if pasted_id := form.pasted_execution_id:
@@ -70,13 +71,16 @@ def execution_list(request: HttpRequest) -> HttpResponse:
         return redirect(f"{request.path}?{urlencode(canonical)}" if canonical else request.path)
     context["query"] = query
     try:
-        context["listing"] = selectors.execution_list(query=query)
+        listing = selectors.execution_list(query=query, with_assistants=not request.htmx)
     except KodexaNotFound as exc:
         # The list itself cannot be "not found": Kodexa has no such route, so KODEXA_URL is probably wrong.
         return _upstream_problem(request, KodexaBadResponse("Kodexa has no execution list at this address",
                                                             status=exc.status), "executions/list.html", context)
     except (KodexaError, KodexaNotConfigured) as exc:
+        form.offer_assistants(selectors.assistant_list_or_empty())
         return _upstream_problem(request, exc, "executions/list.html", context)
+    form.offer_assistants(listing.assistants)
+    context["listing"] = listing
     template = "executions/_results.html" if request.htmx else "executions/list.html"
     return render(request, template, context)
 
