@@ -7,10 +7,11 @@ parallel with bounded concurrency; database writes stay on the calling thread, o
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -178,14 +179,11 @@ def _cancel_many(*, user: AbstractBaseUser, execution_ids: Sequence[str], reason
             attempt.read_error = exc
 
     if client is not None and todo:
-        reads = run_parallel([_reader(client, a.execution_id) for a in todo], pool=CANCEL_POOL)
-        for attempt, read in zip(todo, reads, strict=True):
+        for attempt, read in zip(todo, _fan_out(todo, client.get_execution), strict=True):
             if isinstance(read, Execution):
                 attempt.before = read
-            elif isinstance(read, KodexaError | KodexaNotConfigured):
-                attempt.read_error = read
             else:
-                raise read
+                attempt.read_error = read
 
     for attempt in todo:
         try:
@@ -200,14 +198,11 @@ def _cancel_many(*, user: AbstractBaseUser, execution_ids: Sequence[str], reason
 
     to_send = [a for a in todo if a.result is None and _should_send(a)]
     if client is not None and to_send:
-        sends = run_parallel([_sender(client, a.execution_id) for a in to_send], pool=CANCEL_POOL)
-        for attempt, sent in zip(to_send, sends, strict=True):
+        for attempt, sent in zip(to_send, _fan_out(to_send, client.cancel_execution), strict=True):
             if isinstance(sent, CancelResponse):
                 attempt.response = sent
-            elif isinstance(sent, KodexaError | KodexaNotConfigured):
-                attempt.send_error = sent
             else:
-                raise sent
+                attempt.send_error = sent
 
     for attempt in todo:
         if attempt.result is None:
@@ -233,12 +228,14 @@ def _key(token: str, execution_id: str, *, batched: bool) -> str:
     return f"bulk:{token}:{execution_id}" if batched else f"one:{token}:{execution_id}"
 
 
-def _reader(client, execution_id: str):  # type: ignore[no-untyped-def]
-    return lambda: client.get_execution(execution_id)
-
-
-def _sender(client, execution_id: str):  # type: ignore[no-untyped-def]
-    return lambda: client.cancel_execution(execution_id)
+def _fan_out(attempts: Sequence[_Attempt], call: Callable[[str], object]) -> list[object]:
+    """`call(execution_id)` for every attempt, in parallel on the cancel pool; Kodexa errors come back as
+    values (each attempt records its own), anything else is a bug and is raised."""
+    results = run_parallel([functools.partial(call, a.execution_id) for a in attempts], pool=CANCEL_POOL)
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, KodexaError | KodexaNotConfigured):
+            raise result
+    return results
 
 
 def _should_send(attempt: _Attempt) -> bool:

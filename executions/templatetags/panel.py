@@ -11,7 +11,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from executions.kodexa import ExecutionStatus
+from executions.kodexa import Execution, ExecutionStatus
 
 register = template.Library()
 COPY_ICON = mark_safe(
@@ -42,6 +42,16 @@ def progress_bar(percent: int | None, label: str = "Progress") -> SafeString:
 
 def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
+
+
+@register.simple_tag
+def execution_progress(execution: Execution) -> SafeString:
+    """A bar while it runs; afterwards only the figure it stopped at, muted."""
+    if execution.status.is_active:
+        return progress_bar(execution.percent)
+    if execution.percent is None:
+        return _DASH
+    return format_html('<span class="muted">{}%</span>', execution.percent)
 
 
 @register.filter
