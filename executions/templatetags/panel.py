@@ -45,6 +45,20 @@ def _utc(value: datetime) -> datetime:
 
 
 @register.simple_tag
+def ref_label(ref: object, what: str) -> SafeString:
+    """A resolved name (assistant, document path), or the id marked unknown when Kodexa does not know it.
+
+    A tag rather than an include: it renders twice per row of 50-row tables, where includes cost real time.
+    """
+    if ref is None:
+        return _DASH
+    if ref.known:  # type: ignore[attr-defined]
+        return format_html('<span title="{}">{}</span>', ref.display, ref.display)  # type: ignore[attr-defined]
+    return format_html('<span class="unknown-ref" title="Kodexa does not know this {}">{}… (unknown)</span>',
+                       what, ref.id[:8])  # type: ignore[attr-defined]
+
+
+@register.simple_tag
 def execution_progress(execution: Execution) -> SafeString:
     """A bar while it runs; afterwards only the figure it stopped at, muted."""
     if execution.status.is_active:
