@@ -57,7 +57,8 @@ def execution_list(request: HttpRequest) -> HttpResponse:
     form = ExecutionFilterForm(request.GET)
     live = request.GET.get("live") == "1"
     context: dict[str, object] = {"nav_section": "executions", "form": form, "live": live,
-                                  "refresh_seconds": LIST_REFRESH_SECONDS, "now": timezone.now()}
+                                  "refresh_seconds": LIST_REFRESH_SECONDS, "now": timezone.now(),
+                                  "can_cancel": request.user.has_perm(CANCEL_PERMISSION)}
     if not form.is_valid():
         form.offer_assistants(selectors.assistant_list_or_empty())
         context["query"] = ExecutionQuery()

@@ -175,6 +175,9 @@ class KodexaClient:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
+            # No proxies, .netrc or CA overrides from the environment: the key goes only where base_url says,
+            # and requests skips a per-call environment lookup.
+            session.trust_env = False
             adapter = HTTPAdapter(
                 pool_connections=4, pool_maxsize=self.pool_size, max_retries=self.build_retry()
             )

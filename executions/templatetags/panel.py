@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from executions.kodexa import Execution, ExecutionStatus
+from executions.selectors import ExecutionRow
 
 register = template.Library()
 COPY_ICON = mark_safe(
@@ -155,3 +156,37 @@ def copy_icon() -> SafeString:
 @register.filter
 def urlencode_dict(params: dict[str, str]) -> str:
     return urlencode(params)
+
+
+@register.simple_tag
+def execution_list_row(row: ExecutionRow, detail_prefix: str, can_cancel: bool) -> SafeString:
+    """One row of the execution list, built in Python.
+
+    Django's template engine spends about a millisecond per row on variable lookups alone; a 50-row page paid
+    more for its table than Kodexa took to answer. Every value still goes through format_html (escaped).
+    """
+    e = row.execution
+    select = ""
+    if can_cancel:
+        box = format_html('<input type="checkbox" name="ids" value="{}" aria-label="Select execution {}">', e.id,
+                          e.id[:8]) if e.status.is_cancellable else ""
+        select = format_html('<td class="select">{}</td>', box)
+    description = e.description or ""
+    return format_html(
+        '<tr data-execution-id="{id}">{select}<td>{badge}</td>'
+        '<td><span class="id-cell"><a href="{prefix}{id}/" title="{id}"><code>{short}</code></a>'
+        '<button type="button" class="copy" data-copy="{id}" aria-label="Copy id {id}" title="Copy id">{icon}</button>'
+        '</span></td><td class="assistant">{assistant}</td><td class="desc">{family}</td>'
+        '<td class="desc" title="{title}">{text}</td><td class="nowrap">{created}</td><td class="nowrap">{started}</td>'
+        '<td class="num nowrap">{duration}</td><td>{progress}</td></tr>',
+        id=e.id, select=select, badge=status_badge(e.status, e.status_display), prefix=detail_prefix,
+        short=e.id[:8], icon=COPY_ICON, assistant=ref_label(row.assistant, "assistant"),
+        family=ref_label(row.family, "document family"), title=_clip(description, 300),
+        text=_clip(description, 120) or "—", created=ago(e.created_on), started=ago(e.start_date),
+        duration=duration(e.duration), progress=execution_progress(e),
+    )
+
+
+def _clip(text: str, limit: int) -> str:
+    # Truncator normalises unicode on every call; plain slicing is enough for a table cell.
+    return text if len(text) <= limit else text[: limit - 1] + "…"
