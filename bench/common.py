@@ -3,6 +3,7 @@ and latency statistics. Benchmarks report ratios measured in one run, never time
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -32,9 +33,24 @@ class SimProcess:
             raise SystemExit(f"the stand-in did not start: {line!r}")
         self.url = match.group(1)
 
+    def control(self):  # type: ignore[no-untyped-def]
+        from kodexa_sim.control import SimControl
+
+        return SimControl(self.url, self.api_key)
+
+    def calls(self) -> int:
+        """Upstream requests the stand-in has answered so far (its control plane is not counted)."""
+        return int(self.control().calls()["total"])
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def reachable(host: str, port: int) -> bool:
@@ -83,6 +99,15 @@ class Stats:
         ordered = sorted(samples)
         pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
         return cls(len(ordered), statistics.median(ordered), pick(0.95), pick(0.99))
+
+
+def run_load(config: dict) -> dict:
+    """Drive load from a separate process (bench/load.py) and return its samples and counts."""
+    out = subprocess.run([sys.executable, "-m", "bench.load"], cwd=ROOT, input=json.dumps(config),
+                         capture_output=True, text=True, timeout=float(config.get("duration", 10)) + 120)
+    if out.returncode != 0:
+        raise SystemExit(f"load generator failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout)
 
 
 def table(headers: list[str], rows: list[list[object]]) -> str:
