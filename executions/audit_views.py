@@ -20,11 +20,6 @@ from executions.services.audit import RequestMeta, audit_event_append
 AUDIT_PERMISSION = "executions.view_auditevent"
 
 
-def _meta(request: HttpRequest) -> RequestMeta:
-    return RequestMeta(request_id=getattr(request, "request_id", ""), client_ip=request.META.get("REMOTE_ADDR"),
-                       user_agent=request.headers.get("User-Agent", ""))
-
-
 @require_GET
 @permission_required(AUDIT_PERMISSION, raise_exception=True)
 def audit_list(request: HttpRequest) -> HttpResponse:
@@ -81,7 +76,7 @@ def audit_export(request: HttpRequest, export_format: str) -> HttpResponse:
         return render(request, "audit/list.html", {"nav_section": "audit", "form": form}, status=400)
     filters = form.to_filters()
     # The export is itself audited, before it starts: who took a copy of what.
-    audit_event_append(action=AuditAction.AUDIT_EXPORTED, actor=request.user, meta=_meta(request),
+    audit_event_append(action=AuditAction.AUDIT_EXPORTED, actor=request.user, meta=RequestMeta.of(request),
                        details={"format": export_format, "filters": filters.as_params()})
     rows = audit_queries.audit_export_rows(filters=filters)
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")

@@ -48,11 +48,6 @@ def _upstream_problem(request: HttpRequest, exc: KodexaError | KodexaNotConfigur
 
 
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    return redirect("executions:list")
-
-
-@require_GET
 def execution_list(request: HttpRequest) -> HttpResponse:
     form = ExecutionFilterForm(request.GET)
     live = request.GET.get("live") == "1"
@@ -142,12 +137,6 @@ def _detail_children(request: HttpRequest, execution_id: str) -> HttpResponse:
 _PARTS = {"live": _detail_live, "children": _detail_children}
 
 
-def _request_meta(request: HttpRequest) -> RequestMeta:
-    # REMOTE_ADDR only: a proxy's X-Forwarded-For is trivially forged unless the proxy is known (see README).
-    return RequestMeta(request_id=getattr(request, "request_id", ""), client_ip=request.META.get("REMOTE_ADDR"),
-                       user_agent=request.headers.get("User-Agent", ""))
-
-
 _OUTCOME_LEVELS = {
     CancelOutcome.SUCCEEDED: messages.SUCCESS,
     CancelOutcome.FAILED: messages.ERROR,
@@ -159,7 +148,7 @@ _OUTCOME_LEVELS = {
 
 def _refuse(request: HttpRequest, execution_ids: list[str]) -> HttpResponse:
     cancel_refusal_record(user=request.user, execution_ids=execution_ids, reason_text=request.POST.get("reason", ""),
-                          meta=_request_meta(request))
+                          meta=RequestMeta.of(request))
     return render(request, "errors/403.html", {}, status=403)
 
 
@@ -173,7 +162,7 @@ def execution_cancel_view(request: HttpRequest, execution_id: str) -> HttpRespon
         return render(request, "executions/cancel_invalid.html", context, status=400)
     try:
         result = execution_cancel(user=request.user, execution_id=execution_id, reason=form.to_reason(),
-                                  meta=_request_meta(request), token=form.cleaned_data["token"])
+                                  meta=RequestMeta.of(request), token=form.cleaned_data["token"])
     except CancelNotAllowed:
         return render(request, "errors/403.html", {}, status=403)
     messages.add_message(request, _OUTCOME_LEVELS[result.outcome], result.message)
@@ -196,7 +185,7 @@ def execution_bulk_cancel(request: HttpRequest) -> HttpResponse:
         initial={"ids": ids, "token": cancel_token_new()})
     if confirming and form.is_valid():
         batch = execution_cancel_bulk(user=request.user, execution_ids=ids, reason=form.to_reason(),
-                                      meta=_request_meta(request), token=form.cleaned_data["token"])
+                                      meta=RequestMeta.of(request), token=form.cleaned_data["token"])
         return render(request, "executions/bulk_result.html", {**context, "batch": batch})
     try:
         context["selection"] = selectors.execution_selection(execution_ids=ids)

@@ -166,3 +166,23 @@ def test_concurrent_appends_keep_one_chain():
     report = audit_chain_verify()
     assert report.ok and report.checked == 80
     assert AuditEvent.objects.values("prev_hash").distinct().count() == 80
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_verification_checks_every_range_and_the_links_between_them():
+    events = _append(9)
+    report = audit_chain_verify(workers=3, parallel_from=0)
+    assert report.ok and report.checked == 9 and report.head == events[-1].hash
+    drop_triggers(connection)
+    try:
+        _raw("UPDATE executions_auditevent SET reason = 'changed' WHERE id = %s", [events[7].pk])
+        report = audit_chain_verify(workers=3, parallel_from=0)
+        assert not report.ok and report.first_bad_id == events[7].pk and "content" in report.problem
+        _raw("UPDATE executions_auditevent SET reason = 'reason 7' WHERE id = %s", [events[7].pk])
+        assert audit_chain_verify(workers=3, parallel_from=0).ok
+        # The first event of the second range goes: each range still verifies alone; the link between doesn't.
+        _raw("DELETE FROM executions_auditevent WHERE id = %s", [events[3].pk])
+        report = audit_chain_verify(workers=3, parallel_from=0)
+        assert not report.ok and report.first_bad_id == events[4].pk and "link" in report.problem
+    finally:
+        install_triggers(connection)

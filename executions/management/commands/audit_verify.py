@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -12,6 +13,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--file", type=Path, help="a JSON export from /audit/export.json")
+        parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                            help="processes that check hashes in parallel (default: one per CPU)")
 
     def handle(self, *args: object, **options: object) -> None:
         if options["file"]:
@@ -21,7 +24,7 @@ class Command(BaseCommand):
                 raise CommandError(f"cannot read {options['file']}: {exc}") from None
             report = export_verify(rows)
         else:
-            report = audit_chain_verify()
+            report = audit_chain_verify(workers=max(1, options["workers"]))
         if not report.ok:
             raise CommandError(f"audit chain broken at event {report.first_bad_id}: {report.problem} "
                                f"({report.checked} events verified before it)")
