@@ -22,7 +22,7 @@ from executions.queries import (
     ExecutionQuery,
     is_execution_id,
 )
-from executions.services.cancel import MAX_BATCH, CancelReason, ReasonCategory
+from executions.services.cancel import MAX_BATCH, CancelReason, ReasonCategory, cancel_token_new
 
 MAX_TEXT = 200
 MAX_PAGE = 10_000
@@ -120,23 +120,31 @@ def _no_control_characters(value: str) -> str:
 
 
 class CancelForm(forms.Form):
-    """A cancel needs a reason: a category and a sentence that will stay in the audit log."""
+    """A cancel needs a reason: a sentence that will stay in the audit log, and a category.
+
+    The contract (DESIGN.md section 4) names only `reason`: a script that posts just that gets category
+    "other" and a fresh token (so no replay protection, which only a rendered form can give).
+    """
 
     reason_category = forms.ChoiceField(
         label="Why", choices=[(c.value, c.label) for c in ReasonCategory], initial=ReasonCategory.STUCK,
+        required=False,
     )
     reason = forms.CharField(
         label="Reason (kept in the audit log)", min_length=3, max_length=500, strip=True,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. Stuck at OCR for 3 hours; customer asked"}),
     )
-    token = forms.RegexField(regex=_TOKEN_PATTERN, widget=forms.HiddenInput,
+    token = forms.RegexField(regex=_TOKEN_PATTERN, widget=forms.HiddenInput, required=False,
                              error_messages={"invalid": "This form has expired; reload the page and try again."})
 
     def clean_reason(self) -> str:
         return _no_control_characters(self.cleaned_data["reason"])
 
+    def clean_token(self) -> str:
+        return self.cleaned_data.get("token") or cancel_token_new()
+
     def to_reason(self) -> CancelReason:
-        return CancelReason(category=ReasonCategory(self.cleaned_data["reason_category"]),
+        return CancelReason(category=ReasonCategory(self.cleaned_data.get("reason_category") or ReasonCategory.OTHER),
                             text=self.cleaned_data["reason"])
 
 

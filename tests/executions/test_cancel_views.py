@@ -88,6 +88,7 @@ def test_csrf_is_required(operator, kodexa):
         {"reason_category": "stuck", "reason": "y" * 501, "token": "x" * 24},
         {"reason_category": "bogus", "reason": "valid reason", "token": "x" * 24},
         {"reason_category": "stuck", "reason": "valid reason", "token": "short"},
+        {"token": "x" * 24},
         {"reason_category": "stuck", "reason": "bell \x07 in text", "token": "x" * 24},
     ],
 )
@@ -97,6 +98,16 @@ def test_invalid_reasons_are_form_errors_and_nothing_is_sent(operator_client, ko
     assert response.status_code == 400
     assert "Nothing was sent to Kodexa" in response.content.decode()
     assert _puts(kodexa) == 0 and kodexa.control.calls()["total"] == 0
+
+
+def test_the_contract_fields_alone_are_enough(operator_client, kodexa):
+    """DESIGN.md names only `reason` (and CSRF): a script posting just that cancels, category "other"."""
+    execution_id = _running(kodexa)
+    response = operator_client.post(reverse("executions:cancel", args=[execution_id]), {"reason": "from a script"})
+    assert response.status_code == 302
+    requested = AuditEvent.objects.get(execution_id=execution_id, action=AuditAction.CANCEL_REQUESTED)
+    assert requested.reason_category == "other" and requested.reason == "from a script"
+    assert _puts(kodexa) == 1
 
 
 def test_malformed_id_is_404_without_upstream_call(operator_client, kodexa):
