@@ -69,6 +69,13 @@ class ExecutionFilterForm(forms.Form):
             {"placeholder": "Search descriptions, or paste an execution id", "data-search": "", "type": "search"}
         )
 
+    @property
+    def status_options(self) -> list[tuple[str, str, bool]]:
+        """(value, label, checked) for the status checkboxes, which the list page renders by hand: ten widget
+        templates per page view cost more than the rest of the form."""
+        chosen = set(self.data.getlist("status")) if hasattr(self.data, "getlist") else set()
+        return [(value, label, value in chosen) for value, label in self.fields["status"].choices]
+
     def offer_assistants(self, assistants: Iterable[Assistant]) -> None:
         """Fill the assistant select; validation does not need it, so a page can load the list in parallel."""
         known = [(a.id, a.display_name) for a in sorted(assistants, key=lambda a: a.display_name.lower())]
