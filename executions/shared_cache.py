@@ -164,13 +164,8 @@ def cached_read(*, key: str, fetch: Callable[[], T], fresh_for: float, keep_for:
         # The caller may just have read the cache for us (cached_read_many); only the first pass uses it.
         entry, failure = _known if _known is not None else _get_pair(key, fail_key)
         _known = None
-        if entry is not None and now - entry.fetched_at < fresh_for:
-            return Cached(entry.value, entry.fetched_at, fresh_for, now=now)
-        if failure is not None:
-            # Kodexa failed a moment ago: do not ask again yet; show the last good value or the error.
-            if entry is not None:
-                return Cached(entry.value, entry.fetched_at, fresh_for, problem=failure, now=now)
-            raise CachedReadFailed(failure)
+        if (settled := _settled(entry, failure, fresh_for, now)) is not None:
+            return settled
         token = secrets.token_hex(8)
         if cache.add(lock_key, token, timeout=max(1, int(budget + 1))):
             try:
@@ -187,6 +182,19 @@ def cached_read(*, key: str, fetch: Callable[[], T], fresh_for: float, keep_for:
         delay = min(delay * 2, POLL_MAX)
 
 
+def _settled(entry: _Entry | None, failure: UpstreamProblem | None, fresh_for: float,
+             now: float) -> Cached[Any] | None:
+    """The answer when no upstream call is due: a fresh value, or (Kodexa failed a moment ago, so do not ask
+    again yet) the last good value with the problem, or the problem itself. None means: refresh."""
+    if entry is not None and now - entry.fetched_at < fresh_for:
+        return Cached(entry.value, entry.fetched_at, fresh_for, now=now)
+    if failure is not None:
+        if entry is not None:
+            return Cached(entry.value, entry.fetched_at, fresh_for, problem=failure, now=now)
+        raise CachedReadFailed(failure)
+    return None
+
+
 def _get_pair(key: str, fail_key: str) -> tuple[_Entry | None, UpstreamProblem | None]:
     found = cache.get_many([key, fail_key])
     entry = found.get(key)
@@ -196,13 +204,8 @@ def _get_pair(key: str, fail_key: str) -> tuple[_Entry | None, UpstreamProblem |
 def _refresh(*, key: str, fail_key: str, fetch: Callable[[], T], fresh_for: float, keep_for: float) -> Cached[T]:
     # Another worker may have refreshed between our read and our lock: check again before calling upstream.
     entry, failure = _get_pair(key, fail_key)
-    now = wall_clock()
-    if entry is not None and now - entry.fetched_at < fresh_for:
-        return Cached(entry.value, entry.fetched_at, fresh_for, now=now)
-    if failure is not None:
-        if entry is not None:
-            return Cached(entry.value, entry.fetched_at, fresh_for, problem=failure, now=now)
-        raise CachedReadFailed(failure)
+    if (settled := _settled(entry, failure, fresh_for, wall_clock())) is not None:
+        return settled
     try:
         value = fetch()
     except (KodexaError, KodexaNotConfigured) as exc:

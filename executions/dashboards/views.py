@@ -20,7 +20,7 @@ from executions.dashboards.forms import (
     WidgetEditForm,
 )
 from executions.dashboards.io import ViewInvalid
-from executions.models import Dashboard, WidgetKind
+from executions.models import Dashboard, Widget, WidgetKind
 from executions.selectors import assistant_list_or_empty
 
 
@@ -180,7 +180,7 @@ def widget_add(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     widget = services.widget_add(dashboard=dashboard, title=data["title"], kind=data["kind"], limit=data["limit"],
                                  saved_view=data["saved_view"], query=form.inline_query)
     messages.success(request, f"Added widget “{widget.title}”.")
-    return redirect(f"{reverse('dashboards:edit', args=[dashboard.pk])}#widget-{widget.pk}")
+    return _back_to_widget(dashboard, widget)
 
 
 @require_POST
@@ -194,7 +194,7 @@ def widget_update(request: HttpRequest, dashboard_id: int, widget_id: int) -> Ht
     else:
         errors = "; ".join(f"{f}: {m}" for f, ms in form.errors.items() for m in ms)
         messages.error(request, f"Widget not saved: {errors}")
-    return redirect(f"{reverse('dashboards:edit', args=[dashboard.pk])}#widget-{widget.pk}")
+    return _back_to_widget(dashboard, widget)
 
 
 @require_POST
@@ -204,7 +204,7 @@ def widget_move(request: HttpRequest, dashboard_id: int, widget_id: int) -> Http
     direction = request.POST.get("direction")
     if direction in ("up", "down"):
         services.widget_move(widget=widget, direction=direction)
-    return redirect(f"{reverse('dashboards:edit', args=[dashboard.pk])}#widget-{widget.pk}")
+    return _back_to_widget(dashboard, widget)
 
 
 @require_POST
@@ -215,3 +215,7 @@ def widget_delete(request: HttpRequest, dashboard_id: int, widget_id: int) -> Ht
     messages.success(request, f"Removed widget “{widget.title}”.")
     return redirect("dashboards:edit", dashboard_id=dashboard.pk)
 
+
+def _back_to_widget(dashboard: Dashboard, widget: Widget) -> HttpResponse:
+    """Back to the edit page, scrolled to the widget just changed."""
+    return redirect(f"{reverse('dashboards:edit', args=[dashboard.pk])}#widget-{widget.pk}")
