@@ -106,6 +106,10 @@ class Browserless:
         response = self.session.post(f"{base_url}/accounts/login/", timeout=10, allow_redirects=False, data={
             "csrfmiddlewaretoken": self._csrf(page.text), "username": username, "password": password})
         assert response.status_code == 302, f"login failed: {response.status_code}"
+        # Drop the pooled keep-alive connection: gunicorn closes it after `keepalive` idle seconds, and a request
+        # sent on it just as the server closes it is reset. Tests log many users in before they act together, so
+        # the first ones idle longest; a browser would retry such a GET, requests does not.
+        self.session.close()
 
     @staticmethod
     def _csrf(html: str) -> str:
