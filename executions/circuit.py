@@ -49,9 +49,11 @@ def _counts_as_failure(exc: KodexaError) -> bool:
     )
 
 
-def circuit_open_until() -> float | None:
-    until = cache.get(_OPEN_UNTIL)
-    return until if until and until > time.time() else None
+def _state() -> tuple[float | None, bool]:
+    """(open until, failures on record): one cache round trip before each call."""
+    found = cache.get_many([_OPEN_UNTIL, _FAILURES])
+    until = found.get(_OPEN_UNTIL)
+    return (until if until and until > time.time() else None), bool(found.get(_FAILURES))
 
 
 def _record_failure() -> None:
@@ -70,9 +72,6 @@ def _record_failure() -> None:
                                                                                    "failures": failures})
 
 
-def _record_success() -> None:
-    if cache.get(_FAILURES):
-        cache.delete(_FAILURES)
 
 
 class GuardedClient:
@@ -94,7 +93,8 @@ class GuardedClient:
     def _guard(method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)
         def guarded(*args: Any, **kwargs: Any) -> Any:
-            if (until := circuit_open_until()) is not None:
+            until, failures_on_record = _state()
+            if until is not None:
                 raise KodexaCircuitOpen(until - time.time())
             try:
                 result = method(*args, **kwargs)
@@ -102,7 +102,8 @@ class GuardedClient:
                 if _counts_as_failure(exc):
                     _record_failure()
                 raise
-            _record_success()
+            if failures_on_record:  # a success closes the breaker; with nothing on record there is nothing to write
+                cache.delete(_FAILURES)
             return result
 
         return guarded

@@ -3,11 +3,10 @@ queries. Selectors return typed objects; templates never see raw upstream dicts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from django.core.cache import cache
-
+from executions import near_cache
 from executions.concurrency import run_parallel
 from executions.kodexa import (
     AnyOf,
@@ -25,6 +24,7 @@ from executions.upstream import KodexaNotConfigured, kodexa_client
 NAME_TTL = 600  # names change rarely
 MISSING_TTL = 60  # a 404 is remembered briefly, so a page of unknown ids does not refetch on every view
 ASSISTANTS_TTL = 300
+ASSISTANTS_KEY = "kx:assistants"
 CHILDREN_LIMIT = 50
 
 
@@ -85,7 +85,8 @@ def _assistant_ref(assistant: Assistant) -> Ref:
 
 
 def refs_resolve(*, assistant_ids: Iterable[str], family_ids: Iterable[str]) -> dict[str, Ref]:
-    """Names for every id, from the shared cache; the misses are fetched in parallel, never one by one.
+    """Names for every id, from the cache (near, then shared); the misses are fetched in parallel, never one
+    by one.
 
     A 404 is cached briefly as unknown; any other failure shows the id marked unknown without caching.
     """
@@ -93,7 +94,7 @@ def refs_resolve(*, assistant_ids: Iterable[str], family_ids: Iterable[str]) -> 
     wanted.update({_family_key(i): i for i in set(family_ids) if i})
     if not wanted:
         return {}
-    found: dict[str, Ref] = cache.get_many(list(wanted))
+    found: dict[str, Ref] = near_cache.get_many(wanted)
     missing = [key for key in wanted if key not in found]
     if missing:
         client = kodexa_client()
@@ -115,9 +116,9 @@ def refs_resolve(*, assistant_ids: Iterable[str], family_ids: Iterable[str]) -> 
             else:
                 found[key] = Ref(id=wanted[key], known=False)
         if fresh:
-            cache.set_many(fresh, NAME_TTL)
+            near_cache.set_many(fresh, NAME_TTL)
         if gone:
-            cache.set_many(gone, MISSING_TTL)
+            near_cache.set_many(gone, MISSING_TTL)
         found.update(fresh)
         found.update(gone)
     return {wanted[key]: ref for key, ref in found.items()}
@@ -125,12 +126,12 @@ def refs_resolve(*, assistant_ids: Iterable[str], family_ids: Iterable[str]) -> 
 
 def assistant_list() -> tuple[Assistant, ...]:
     """Every assistant (for the filter's select), cached; also warms the name cache."""
-    cached = cache.get("kx:assistants")
+    cached = near_cache.get(ASSISTANTS_KEY)
     if cached is not None:
         return cached
     assistants = kodexa_client().list_assistants(page_size=1000).items
-    cache.set("kx:assistants", assistants, ASSISTANTS_TTL)
-    cache.set_many({_assistant_key(a.id): _assistant_ref(a) for a in assistants}, NAME_TTL)
+    near_cache.set_many({ASSISTANTS_KEY: assistants}, ASSISTANTS_TTL)
+    near_cache.set_many({_assistant_key(a.id): _assistant_ref(a) for a in assistants}, NAME_TTL)
     return assistants
 
 
@@ -160,19 +161,21 @@ def _rows(executions: Iterable[Execution]) -> tuple[ExecutionRow, ...]:
 
 # --- executions ---------------------------------------------------------------------------------------
 
-def execution_list(*, query: ExecutionQuery, with_assistants: bool = False) -> ExecutionListing:
+def execution_list(*, query: ExecutionQuery, with_assistants: bool = False,
+                   meanwhile: Callable[[], object] | None = None) -> ExecutionListing:
     """One page of executions with names: one upstream call when the name cache is warm.
 
     `with_assistants` also returns every assistant (for the filter's select), read in parallel with the page,
     so a cold cache costs two round trips of time (page and assistants, then unknown document families).
+    `meanwhile` runs in the caller's thread while Kodexa answers (see run_parallel).
     """
-    client = kodexa_client()
-
     def page_read() -> Page[Execution]:
-        return client.list_executions(page=query.page, page_size=query.page_size, filters=query.clauses(),
+        return kodexa_client().list_executions(page=query.page, page_size=query.page_size, filters=query.clauses(),
                                       query=query.text, sort=(query.sort,))
 
-    page, assistants = run_parallel([page_read, assistant_list_or_empty]) if with_assistants else (page_read(), ())
+    page, *rest = run_parallel([page_read, assistant_list_or_empty] if with_assistants else [page_read],
+                               meanwhile=meanwhile)
+    assistants = rest[0] if rest else ()
     if isinstance(page, BaseException):
         raise page
     if isinstance(assistants, BaseException):  # assistant_list_or_empty only lets bugs through
@@ -180,9 +183,12 @@ def execution_list(*, query: ExecutionQuery, with_assistants: bool = False) -> E
     return ExecutionListing(rows=_rows(page.items), page=page, query=query, assistants=tuple(assistants))
 
 
-def execution_get(*, execution_id: str) -> ExecutionDetail:
-    """One execution with its names: one upstream call when the name cache is warm."""
-    execution = kodexa_client().get_execution(execution_id)
+def execution_get(*, execution_id: str, meanwhile: Callable[[], object] | None = None) -> ExecutionDetail:
+    """One execution with its names: one upstream call when the name cache is warm. `meanwhile` runs in the
+    caller's thread while Kodexa answers (see run_parallel)."""
+    [execution] = run_parallel([lambda: kodexa_client().get_execution(execution_id)], meanwhile=meanwhile)
+    if isinstance(execution, BaseException):
+        raise execution
     refs = refs_resolve(
         assistant_ids=[execution.assistant_id] if execution.assistant_id else [],
         family_ids=[execution.document_family_id] if execution.document_family_id else [],

@@ -47,13 +47,18 @@ def _upstream_problem(request: HttpRequest, exc: KodexaError | KodexaNotConfigur
     return response
 
 
+def _load_permissions(request: HttpRequest) -> None:
+    """Every page checks permissions (navigation, buttons): two queries, cached on the user for the request.
+    Views run this while Kodexa answers, so the queries cost no time of their own."""
+    request.user.get_all_permissions()
+
+
 @require_GET
 def execution_list(request: HttpRequest) -> HttpResponse:
     form = ExecutionFilterForm(request.GET)
     live = request.GET.get("live") == "1"
     context: dict[str, object] = {"nav_section": "executions", "form": form, "live": live,
-                                  "refresh_seconds": LIST_REFRESH_SECONDS, "now": timezone.now(),
-                                  "can_cancel": request.user.has_perm(CANCEL_PERMISSION)}
+                                  "refresh_seconds": LIST_REFRESH_SECONDS, "now": timezone.now()}
     if not form.is_valid():
         form.offer_assistants(selectors.assistant_list_or_empty())
         context["query"] = ExecutionQuery()
@@ -66,8 +71,14 @@ def execution_list(request: HttpRequest) -> HttpResponse:
         # A submitted form sends every field, empty ones too; the shareable link names only what is set.
         return redirect(f"{request.path}?{urlencode(canonical)}" if canonical else request.path)
     context["query"] = query
+
+    def database_reads() -> None:  # while Kodexa answers
+        context["can_cancel"] = request.user.has_perm(CANCEL_PERMISSION)
+        if not request.htmx:  # the full page's "save view" form offers the user's teams
+            context["teams"] = list(request.user.groups.all())
+
     try:
-        listing = selectors.execution_list(query=query, with_assistants=not request.htmx)
+        listing = selectors.execution_list(query=query, with_assistants=not request.htmx, meanwhile=database_reads)
     except KodexaNotFound as exc:
         # The list itself cannot be "not found": Kodexa has no such route, so KODEXA_URL is probably wrong.
         return _upstream_problem(request, KodexaBadResponse("Kodexa has no execution list at this address",
@@ -88,14 +99,18 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
         return _PARTS[part](request, execution_id)
     context: dict[str, object] = {"nav_section": "executions", "execution_id": execution_id,
                                   "refresh_seconds": DETAIL_REFRESH_SECONDS, "now": timezone.now()}
+
+    def database_reads() -> None:  # while Kodexa answers
+        _load_permissions(request)
+        context["activity"] = audit_queries.audit_events_for_execution(execution_id=execution_id)
+
     try:
-        context["detail"] = selectors.execution_get(execution_id=execution_id)
+        context["detail"] = selectors.execution_get(execution_id=execution_id, meanwhile=database_reads)
     except KodexaNotFound:
         raise Http404(f"Kodexa does not know execution {execution_id}.") from None
     except (KodexaError, KodexaNotConfigured) as exc:
         return _upstream_problem(request, exc, "executions/detail.html", context)
     context["kodexa_ui_link"] = _kodexa_ui_link(execution_id)
-    context["activity"] = audit_queries.audit_events_for_execution(execution_id=execution_id)
     if request.user.has_perm(CANCEL_PERMISSION) and context["detail"].execution.status.is_cancellable:
         context["cancel_form"] = CancelForm(initial={"token": cancel_token_new()})
     return render(request, "executions/detail.html", context)
