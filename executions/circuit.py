@@ -3,6 +3,10 @@
 After FAILURE_THRESHOLD failures (connection errors, timeouts, 5xx, 429, garbage) within FAILURE_WINDOW
 seconds, calls stop for OPEN_SECONDS: pages answer at once from what they have instead of queueing on a dead
 upstream. When the pause ends, one failure re-opens it (half-open); one success closes it.
+
+Reading the shared state costs a cache round trip before every call. While it says "closed, no failures on
+record", each process trusts that answer for CLOSED_MEMO_SECONDS: a breaker opened by another process is
+obeyed here within that second, and a failure seen here drops the memo at once.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ logger = logging.getLogger("executions.circuit")
 FAILURE_THRESHOLD = 5
 FAILURE_WINDOW = 30
 OPEN_SECONDS = 15
+CLOSED_MEMO_SECONDS = 1.0
 _FAILURES = "kx:circuit:failures"
 _OPEN_UNTIL = "kx:circuit:open-until"
 
@@ -49,14 +54,30 @@ def _counts_as_failure(exc: KodexaError) -> bool:
     )
 
 
+_closed_seen_at = float("-inf")  # monotonic time this process last read "closed, no failures on record"
+
+
 def _state() -> tuple[float | None, bool]:
-    """(open until, failures on record): one cache round trip before each call."""
+    """(open until, failures on record)."""
+    global _closed_seen_at
+    if time.monotonic() - _closed_seen_at < CLOSED_MEMO_SECONDS:
+        return None, False
     found = cache.get_many([_OPEN_UNTIL, _FAILURES])
     until = found.get(_OPEN_UNTIL)
-    return (until if until and until > time.time() else None), bool(found.get(_FAILURES))
+    state = (until if until and until > time.time() else None), bool(found.get(_FAILURES))
+    if state == (None, False):
+        _closed_seen_at = time.monotonic()
+    return state
+
+
+def forget_local_state() -> None:
+    """Read the shared state on the next call (after a failure here; and tests, which clear the cache)."""
+    global _closed_seen_at
+    _closed_seen_at = float("-inf")
 
 
 def _record_failure() -> None:
+    forget_local_state()
     cache.add(_FAILURES, 0, FAILURE_WINDOW + OPEN_SECONDS * 4)
     try:
         failures = cache.incr(_FAILURES)

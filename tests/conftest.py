@@ -73,10 +73,11 @@ def _fresh_cache():  # type: ignore[no-untyped-def]
     """Each test starts with an empty cache (it is Redis in the CI's second run, shared by every test)."""
     from django.core.cache import cache
 
-    from executions import near_cache
+    from executions import circuit, near_cache
 
     cache.clear()
     near_cache.clear()
+    circuit.forget_local_state()
     yield
 
 

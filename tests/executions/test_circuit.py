@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.urls import reverse
 
+from executions import circuit
 from executions.circuit import FAILURE_THRESHOLD, OPEN_SECONDS, KodexaCircuitOpen
 from executions.kodexa import KodexaNotFound, KodexaServerError
 from executions.upstream import kodexa_client
@@ -62,6 +65,17 @@ def test_it_recovers_by_itself_and_half_opens(kodexa):
     with time_machine.travel(timedelta(seconds=2 * OPEN_SECONDS + 2)):
         assert kodexa_client().get_account()  # Kodexa is back: the call goes through and closes it
         assert kodexa_client().list_executions(page_size=1)
+
+
+def test_a_breaker_opened_by_another_process_is_obeyed_within_a_second(kodexa, monkeypatch):
+    assert kodexa_client().get_account()  # this process read the shared state: closed, nothing on record
+    cache.set("kx:circuit:open-until", time.time() + OPEN_SECONDS, OPEN_SECONDS)  # another worker opens it
+    before = kodexa.control.calls()["total"]
+    assert kodexa_client().get_account()  # within the second, the closed state read here is trusted
+    monkeypatch.setattr(circuit, "CLOSED_MEMO_SECONDS", 0.0)  # the second has passed
+    with pytest.raises(KodexaCircuitOpen):
+        kodexa_client().get_account()
+    assert kodexa.control.calls()["total"] == before + 1
 
 
 def test_pages_explain_the_pause(viewer_client, kodexa):
