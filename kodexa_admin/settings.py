@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",  # Django's widget templates, for FORM_RENDERER below
     "django_htmx",
     "csp",
     "axes",
@@ -85,6 +86,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widgets render through TEMPLATES, so templates/django/forms/ can replace a stock widget template.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # --- Database and cache -----------------------------------------------------------------------------------
 (BASE_DIR / "var").mkdir(exist_ok=True)
