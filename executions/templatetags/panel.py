@@ -7,6 +7,7 @@ about 25 µs a call, and a 50-row list made some 400 calls). Tags wrap the resul
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -183,9 +184,13 @@ def urlencode_dict(params: dict[str, str]) -> str:
 
 
 @register.simple_tag
-def execution_list_row(row: ExecutionRow, detail_prefix: str, can_cancel: bool) -> SafeString:
-    """One row of the execution list, built in Python: Django's template engine spent about a millisecond
-    per row on variable lookups alone, more for a 50-row table than Kodexa took to answer."""
+def execution_list_rows(rows: Sequence[ExecutionRow], detail_prefix: str, can_cancel: bool) -> SafeString:
+    """The execution list's table body, built in Python in one call: through the template engine, variable
+    lookups alone cost about a millisecond per row, more for a 50-row page than Kodexa took to answer."""
+    return _html("".join(_list_row_html(row, detail_prefix, can_cancel) for row in rows))
+
+
+def _list_row_html(row: ExecutionRow, detail_prefix: str, can_cancel: bool) -> str:
     e = row.execution
     select = ""
     if can_cancel:
@@ -193,7 +198,7 @@ def execution_list_row(row: ExecutionRow, detail_prefix: str, can_cancel: bool) 
                if e.status.is_cancellable else "")
         select = f'<td class="select">{box}</td>'
     description = e.description or ""
-    return _html(
+    return (
         f'<tr data-execution-id="{_e(e.id)}">{select}<td>{_badge_html(e.status, e.status_display)}</td>'
         f'<td>{_copy_id_html(e.id, e.id[:8], link=f"{detail_prefix}{e.id}/")}</td>'
         f'<td class="assistant">{_ref_html(row.assistant, "assistant")}</td>'
