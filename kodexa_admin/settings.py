@@ -109,6 +109,8 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://kodexa-admin")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "kodexa_admin.redis_cache.RedisCache"  # same backend, one client per pool
 
 # --- Auth and sessions ------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
