@@ -7,7 +7,10 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC
 
 from django import forms
+from django.forms.utils import flatatt
 from django.utils import timezone
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from executions.audit_queries import AuditFilters, AuditOutcome
 from executions.kodexa import Assistant, ExecutionStatus
@@ -40,6 +43,22 @@ class UTCDateTimeField(forms.DateTimeField):
         return parsed.astimezone(UTC) if parsed is not None else None
 
 
+class PlainSelect(forms.Select):
+    """A select written in Python rather than through Django's widget templates, which include a template per
+    option (and one more for its attributes): about 20 µs an option, on the page support staff reload most,
+    with a select listing every assistant of the tenant. Flat choices only (no option groups)."""
+
+    def render(self, name: str, value: object, attrs: dict[str, object] | None = None,
+               renderer: object = None) -> SafeString:
+        chosen = set(self.format_value(value))
+        options = "".join(
+            f'<option value="{escape(choice)}"{" selected" if str(choice) in chosen else ""}>{escape(label)}</option>'
+            for choice, label in self.choices
+        )
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(self.build_attrs(self.attrs, attrs)),
+                           mark_safe(options))  # noqa: S308 (every value above went through escape)
+
+
 class ExecutionFilterForm(forms.Form):
     status = forms.MultipleChoiceField(
         choices=[(s.value, s.label) for s in FILTERABLE_STATUSES], required=False,
@@ -54,10 +73,10 @@ class ExecutionFilterForm(forms.Form):
     created_before = UTCDateTimeField(required=False, label="Created before (UTC)")
     created_within_hours = forms.IntegerField(required=False, min_value=1, max_value=24 * 366,
                                               widget=forms.HiddenInput)
-    sort = forms.ChoiceField(choices=SORT_CHOICES, required=False, initial=DEFAULT_SORT)
+    sort = forms.ChoiceField(choices=SORT_CHOICES, required=False, initial=DEFAULT_SORT, widget=PlainSelect)
     page_size = forms.TypedChoiceField(
         choices=[(n, str(n)) for n in PAGE_SIZE_CHOICES], coerce=int, required=False, empty_value=None,
-        initial=DEFAULT_PAGE_SIZE, label="Per page",
+        initial=DEFAULT_PAGE_SIZE, label="Per page", widget=PlainSelect,
     )
     page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE, widget=forms.HiddenInput)
 
@@ -79,7 +98,7 @@ class ExecutionFilterForm(forms.Form):
     def offer_assistants(self, assistants: Iterable[Assistant]) -> None:
         """Fill the assistant select; validation does not need it, so a page can load the list in parallel."""
         known = [(a.id, a.display_name) for a in sorted(assistants, key=lambda a: a.display_name.lower())]
-        self.fields["assistant"].widget = forms.Select(choices=[("", "All assistants"), *known])
+        self.fields["assistant"].widget = PlainSelect(choices=[("", "All assistants"), *known])
 
     def clean_q(self) -> str:
         value = self.cleaned_data.get("q") or ""

@@ -42,7 +42,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "django.forms",  # Django's widget templates, for FORM_RENDERER below
     "django_htmx",
     "csp",
     "axes",
@@ -86,9 +85,6 @@ TEMPLATES = [
         },
     },
 ]
-
-# Widgets render through TEMPLATES, so templates/django/forms/ can replace a stock widget template.
-FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # --- Database and cache -----------------------------------------------------------------------------------
 (BASE_DIR / "var").mkdir(exist_ok=True)

@@ -74,3 +74,17 @@ def test_to_view_is_the_dashboard_json_form():
     ("../etc/passwd", False), ("", False)])
 def test_is_execution_id(value, expected):
     assert is_execution_id(value) is expected
+
+
+def test_filter_selects_mark_the_choice_escape_names_and_keep_their_attributes():
+    form = ExecutionFilterForm(QueryDict("assistant=a-2&page_size=100&q=%3C"), assistants=[
+        Assistant(id="a-1", name='Invoices "EU" <script>'), Assistant(id="a-2", name="Contracts")])
+    assert form.is_valid()
+    assistant = str(form["assistant"])
+    assert assistant.startswith('<select name="assistant" id="id_assistant">')
+    assert '<option value="a-2" selected>Contracts</option>' in assistant
+    assert '<option value="a-1">Invoices &quot;EU&quot; &lt;script&gt;</option>' in assistant
+    assert '<option value="" >' not in assistant and '<option value="">All assistants</option>' in assistant
+    assert '<option value="100" selected>100</option>' in str(form["page_size"])
+    unbound = ExecutionFilterForm()
+    assert '<option value="createdOn,desc" selected>' in str(unbound["sort"])  # the initial value
