@@ -170,8 +170,8 @@ def execution_list(*, query: ExecutionQuery, with_assistants: bool = False,
     `meanwhile` runs in the caller's thread while Kodexa answers (see run_parallel).
     """
     def page_read() -> Page[Execution]:
-        return kodexa_client().list_executions(page=query.page, page_size=query.page_size, filters=query.clauses(),
-                                      query=query.text, sort=(query.sort,))
+        return kodexa_client().list_executions(page=query.page, page_size=query.page_size,
+                                               filters=query.clauses(), query=query.text, sort=(query.sort,))
 
     page, *rest = run_parallel([page_read, assistant_list_or_empty] if with_assistants else [page_read],
                                meanwhile=meanwhile)

@@ -47,12 +47,6 @@ def _upstream_problem(request: HttpRequest, exc: KodexaError | KodexaNotConfigur
     return response
 
 
-def _load_permissions(request: HttpRequest) -> None:
-    """Every page checks permissions (navigation, buttons): two queries, cached on the user for the request.
-    Views run this while Kodexa answers, so the queries cost no time of their own."""
-    request.user.get_all_permissions()
-
-
 @require_GET
 def execution_list(request: HttpRequest) -> HttpResponse:
     form = ExecutionFilterForm(request.GET)
@@ -73,6 +67,7 @@ def execution_list(request: HttpRequest) -> HttpResponse:
     context["query"] = query
 
     def database_reads() -> None:  # while Kodexa answers
+        # The first permission check loads them all (two queries), for the navigation and buttons too.
         context["can_cancel"] = request.user.has_perm(CANCEL_PERMISSION)
         if not request.htmx:  # the full page's "save view" form offers the user's teams
             context["teams"] = list(request.user.groups.all())
@@ -101,7 +96,8 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
                                   "refresh_seconds": DETAIL_REFRESH_SECONDS, "now": timezone.now()}
 
     def database_reads() -> None:  # while Kodexa answers
-        _load_permissions(request)
+        # The first permission check loads them all (two queries), for the navigation and buttons too.
+        context["can_cancel"] = request.user.has_perm(CANCEL_PERMISSION)
         context["activity"] = audit_queries.audit_events_for_execution(execution_id=execution_id)
 
     try:
@@ -111,7 +107,7 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     except (KodexaError, KodexaNotConfigured) as exc:
         return _upstream_problem(request, exc, "executions/detail.html", context)
     context["kodexa_ui_link"] = _kodexa_ui_link(execution_id)
-    if request.user.has_perm(CANCEL_PERMISSION) and context["detail"].execution.status.is_cancellable:
+    if context["can_cancel"] and context["detail"].execution.status.is_cancellable:
         context["cancel_form"] = CancelForm(initial={"token": cancel_token_new()})
     return render(request, "executions/detail.html", context)
 
