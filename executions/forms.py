@@ -154,7 +154,7 @@ class CancelForm(forms.Form):
 
     reason_category = forms.ChoiceField(
         label="Why", choices=[(c.value, c.label) for c in ReasonCategory], initial=ReasonCategory.STUCK,
-        required=False,
+        required=False, widget=PlainSelect,
     )
     reason = forms.CharField(
         label="Reason (kept in the audit log)", min_length=3, max_length=500, strip=True,
@@ -212,9 +212,10 @@ class AuditFilterForm(forms.Form):
     actor = forms.CharField(required=False, max_length=150, label="Actor (username)")
     execution_id = forms.RegexField(regex=rf"^\s*{EXECUTION_ID_PATTERN}\s*$", required=False, label="Execution id",
                                     error_messages={"invalid": "Not an execution id."})
-    action = forms.ChoiceField(required=False, choices=[("", "Any action"), *AuditAction.choices])
+    action = forms.ChoiceField(required=False, choices=[("", "Any action"), *AuditAction.choices], widget=PlainSelect)
     outcome = forms.ChoiceField(required=False, choices=[("", "Any outcome"), *[(o.value, o.value.capitalize())
-                                                                                 for o in AuditOutcome]])
+                                                                                 for o in AuditOutcome]],
+                                widget=PlainSelect)
     since = UTCDateTimeField(required=False, label="From (UTC)")
     until = UTCDateTimeField(required=False, label="Until (UTC)")
     batch_id = forms.UUIDField(required=False, label="Batch id")

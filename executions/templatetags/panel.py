@@ -60,11 +60,12 @@ def _ref_html(ref: object, what: str) -> str:
 
 
 def _execution_progress_html(execution: Execution) -> str:
+    percent = execution.percent  # computed from the steps on each access
     if execution.status.is_active:
-        return _progress_html(execution.percent)
-    if execution.percent is None:
+        return _progress_html(percent)
+    if percent is None:
         return _DASH
-    return f'<span class="muted">{int(execution.percent)}%</span>'
+    return f'<span class="muted">{int(percent)}%</span>'
 
 
 def _time_html(value: datetime | None, *, relative: bool) -> str:
