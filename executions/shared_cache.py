@@ -116,11 +116,15 @@ class Read(Generic[T]):
     fresh_for: float
 
 
-def cached_read_many(reads: Sequence[Read[Any]]) -> list[Cached[Any] | BaseException]:
+def cached_read_many(reads: Sequence[Read[Any]], *,
+                     meanwhile: Callable[[], object] | None = None) -> list[Cached[Any] | BaseException]:
     """Several reads at once: ONE cache round trip finds the fresh values; the others run in parallel on the
     read pool (each coalesced as in cached_read). Results in order; a CachedReadFailed (or a bug's exception)
-    in place of a value. Call it from the request thread."""
+    in place of a value. Call it from the request thread; `meanwhile` runs there while the reads are in
+    flight (see run_parallel)."""
     if not reads:
+        if meanwhile is not None:
+            meanwhile()
         return []
     keys = [r.key for r in reads]
     # One MGET for everything: a warm dashboard then costs one cache round trip and no thread hand-offs.
@@ -136,7 +140,7 @@ def cached_read_many(reads: Sequence[Read[Any]]) -> list[Cached[Any] | BaseExcep
             results.append(None)
             pending.append(index)
     tasks = [_read_task(reads[i], found.get(reads[i].key), found.get(f"{reads[i].key}:fail")) for i in pending]
-    for index, outcome in zip(pending, run_parallel(tasks), strict=True):
+    for index, outcome in zip(pending, run_parallel(tasks, meanwhile=meanwhile), strict=True):
         results[index] = outcome
     return results  # type: ignore[return-value]
 

@@ -218,10 +218,11 @@ def _fetch_assistant_names() -> dict[str, str]:
 _ASSISTANTS_KEY = "assistant_names"
 
 
-def dashboard_data(*, dashboard: Dashboard) -> DashboardData:
+def dashboard_data(*, dashboard: Dashboard, meanwhile: Callable[[], object] | None = None) -> DashboardData:
     """Every widget's data: the distinct upstream reads of the whole dashboard run at once, through the
     shared cache (fresh for the dashboard's refresh window), so the page costs one round trip when cold and
-    none when warm. A failing read shows its last good value (marked stale) or its error, never a 500."""
+    none when warm. A failing read shows its last good value (marked stale) or its error, never a 500.
+    `meanwhile` runs in the caller's thread while the reads are in flight."""
     widgets = list(dashboard.widgets.all())
     fresh_for = float(dashboard.refresh_seconds)
     plans: list[tuple[Widget, ExecutionQuery | None, list[ExecutionQuery], str | None]] = []
@@ -242,7 +243,7 @@ def dashboard_data(*, dashboard: Dashboard) -> DashboardData:
         # Read alongside the lists (not after them) so table names cost no extra round trip.
         batch.append(Read(key=cache_key(_ASSISTANTS_KEY, {}), fetch=_fetch_assistant_names,
                           fresh_for=ASSISTANTS_FRESH_FOR))
-    results = cached_read_many(batch)
+    results = cached_read_many(batch, meanwhile=meanwhile)
     outcomes = dict(zip(keys, results, strict=False))
     names = results[-1] if want_names else None
     known_names = names.value if isinstance(names, Cached) else {}

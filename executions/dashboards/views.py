@@ -119,9 +119,13 @@ def dashboard_detail(request: HttpRequest, dashboard_id: int) -> HttpResponse:
 
 def _dashboard_page(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     dashboard = selectors.dashboard_get_visible(user=request.user, dashboard_id=dashboard_id)
-    context = {"nav_section": "dashboards", "dashboard": dashboard,
-               "others": selectors.dashboard_list_visible(user=request.user),
-               "data": selectors.dashboard_data(dashboard=dashboard)}
+    context: dict[str, object] = {"nav_section": "dashboards", "dashboard": dashboard}
+
+    def database_reads() -> None:  # while Kodexa answers (when the cache is cold)
+        context["others"] = list(selectors.dashboard_list_visible(user=request.user))
+        request.user.get_all_permissions()  # the navigation checks them
+
+    context["data"] = selectors.dashboard_data(dashboard=dashboard, meanwhile=database_reads)
     return render(request, "dashboards/detail.html", context)
 
 
