@@ -72,20 +72,22 @@ def _time_html(value: datetime | None, *, relative: bool) -> str:
     if not isinstance(value, datetime):
         return _DASH
     utc = value.astimezone(UTC)
-    shown = utc.strftime("%Y-%m-%d %H:%M:%S")
-    stamp = utc.isoformat().replace("+00:00", "Z")
+    iso = utc.isoformat()  # 2026-11-28T21:35:34[.123456]+00:00; strftime would cost as much again
+    shown = f"{iso[:10]} {iso[11:19]}"
+    stamp = iso.replace("+00:00", "Z")
     if relative:
         return f'<time datetime="{stamp}" data-relative title="{shown} UTC">{relative_text(utc)}</time>'
     return f'<time datetime="{stamp}" data-local title="{shown} UTC">{shown} UTC</time>'
 
 
 def _copy_id_html(value: str, shown: str, link: str | None = None) -> str:
+    safe = _e(value)
     if link:
-        target = f'<a href="{_e(link)}" title="{_e(value)}"><code>{_e(shown)}</code></a>'
+        target = f'<a href="{_e(link)}" title="{safe}"><code>{_e(shown)}</code></a>'
     else:
-        target = f'<code title="{_e(value)}">{_e(shown)}</code>'
-    return (f'<span class="id-cell">{target}<button type="button" class="copy" data-copy="{_e(value)}" '
-            f'aria-label="Copy id {_e(value)}" title="Copy id">{COPY_ICON}</button></span>')
+        target = f'<code title="{safe}">{_e(shown)}</code>'
+    return (f'<span class="id-cell">{target}<button type="button" class="copy" data-copy="{safe}" '
+            f'aria-label="Copy id {safe}" title="Copy id">{COPY_ICON}</button></span>')
 
 
 @register.simple_tag
@@ -193,14 +195,15 @@ def execution_list_rows(rows: Sequence[ExecutionRow], detail_prefix: str, can_ca
 
 def _list_row_html(row: ExecutionRow, detail_prefix: str, can_cancel: bool) -> str:
     e = row.execution
+    eid = _e(e.id)
     select = ""
     if can_cancel:
-        box = (f'<input type="checkbox" name="ids" value="{_e(e.id)}" aria-label="Select execution {_e(e.id[:8])}">'
+        box = (f'<input type="checkbox" name="ids" value="{eid}" aria-label="Select execution {_e(e.id[:8])}">'
                if e.status.is_cancellable else "")
         select = f'<td class="select">{box}</td>'
     description = e.description or ""
     return (
-        f'<tr data-execution-id="{_e(e.id)}">{select}<td>{_badge_html(e.status, e.status_display)}</td>'
+        f'<tr data-execution-id="{eid}">{select}<td>{_badge_html(e.status, e.status_display)}</td>'
         f'<td>{_copy_id_html(e.id, e.id[:8], link=f"{detail_prefix}{e.id}/")}</td>'
         f'<td class="assistant">{_ref_html(row.assistant, "assistant")}</td>'
         f'<td class="desc">{_ref_html(row.family, "document family")}</td>'
