@@ -70,7 +70,8 @@ def markdown(results: dict) -> str:
     if setup:
         parts += [f"Panel: gunicorn {setup['gunicorn']}, production settings, database {setup['database']}, "
                   f"cache {setup['cache']}. Load from a separate process on loopback; \"direct\" is the same "
-                  "upstream request sent straight to the stand-in with the same load shape, in the same run.", ""]
+                  "upstream request sent straight to the stand-in with the same load shape, in the same run (the two "
+                  "take turns in five blocks, so a slow patch of the machine weighs on both alike).", ""]
     if results["scenarios"]:
         parts += ["## Panel scenarios", "", _panel_rows(results["scenarios"]), ""]
     if results["sweep"]:
