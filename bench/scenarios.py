@@ -77,7 +77,7 @@ def _versus_direct(bench: Bench, *, name: str, panel_paths: list[str], direct_pa
     ratio = panel["median_ms"] / direct["median_ms"]
     return {"scenario": name, "latency_ms": latency_ms, "users": threads, **panel,
             "upstream_calls_per_view": round(per_view, 2), "direct_median_ms": direct["median_ms"],
-            "ratio": round(ratio, 2), "target": f"ratio <= {max_ratio}, 1 call/view",
+            "ratio": round(ratio, 3), "target": f"ratio <= {max_ratio}, 1 call/view",
             "met": ratio <= max_ratio and 0.95 <= per_view <= 1.05 and panel["errors"] == 0}
 
 
