@@ -93,8 +93,6 @@ def _record_failure() -> None:
                                                                                    "failures": failures})
 
 
-
-
 class GuardedClient:
     """The KodexaClient's interface, with every call going through the shared breaker."""
 

@@ -21,13 +21,16 @@ MAX_ENTRIES = 20_000  # a few MB at most: names are short strings
 
 _store: TTLCache[str, Any] = TTLCache(maxsize=MAX_ENTRIES, ttl=NEAR_TTL)
 _lock = threading.Lock()  # TTLCache is not thread-safe, and gunicorn workers run threads
+_ABSENT = object()
 
 
 def get_many(keys: Iterable[str]) -> dict[str, Any]:
     """Values for the keys, from this process when it has them, else from the shared cache (and kept)."""
     keys = list(keys)
     with _lock:
-        found = {key: _store[key] for key in keys if key in _store}
+        # One lookup per key: `key in _store` then `_store[key]` could straddle the moment an entry expires.
+        near = {key: _store.get(key, _ABSENT) for key in keys}
+    found = {key: value for key, value in near.items() if value is not _ABSENT}
     missing = [key for key in keys if key not in found]
     if missing:
         shared = cache.get_many(missing)
