@@ -105,6 +105,15 @@ def _span(start: datetime | None, end: datetime | None, *, running: bool) -> tim
     return delta if delta >= timedelta(0) else None
 
 
+def _pretty_json(value: Mapping[str, Any]) -> str:
+    """Indented, keys sorted, for people to read. The client's parser accepts 1,024 levels of nesting; the
+    indenting encoder recurses in Python and gives up far sooner, so very deep JSON is summarised."""
+    try:
+        return json.dumps(dict(value), indent=2, sort_keys=True, default=str)
+    except RecursionError:
+        return "(too deeply nested to show)"
+
+
 # --- statuses ---------------------------------------------------------------------------------------
 
 
@@ -492,11 +501,11 @@ class Execution:
 
     @property
     def context_json(self) -> str:
-        return json.dumps(dict(self.context), indent=2, sort_keys=True, default=str)
+        return _pretty_json(self.context)
 
     @property
     def raw_json(self) -> str:
-        return json.dumps(dict(self.raw), indent=2, sort_keys=True, default=str)
+        return _pretty_json(self.raw)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import responses
 from django.urls import reverse
 
 from tests.helpers import reset_calls, sim_execution, sim_executions, upstream_calls
@@ -142,3 +143,16 @@ def test_detail_upstream_failures(viewer_client, kodexa, settings, fault, status
     body = response.content.decode()
     assert "Traceback" not in body and kodexa.api_key not in body
     assert 'class="app-header"' in body
+
+
+def test_a_deeply_nested_context_is_summarised_not_a_server_error(viewer_client, kodexa):
+    """The parser takes JSON nested up to 1,024 levels, deeper than Python's recursion allows to pretty-print
+    it (the stand-in itself cannot hold such a payload, hence the wire-level stub)."""
+    execution_id = "0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c77"
+    context = '{"level":' * 1000 + '"bottom"' + "}" * 1000
+    body = f'{{"id":"{execution_id}","status":"FAILED","context":{context}}}'
+    with responses.RequestsMock() as mock:
+        mock.get(f"{kodexa.url}/api/executions/{execution_id}", body=body, content_type="application/json")
+        response = viewer_client.get(detail_url(execution_id))
+    assert response.status_code == 200
+    assert response.content.decode().count("too deeply nested to show") == 2  # context and raw JSON
