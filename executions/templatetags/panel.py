@@ -12,9 +12,11 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from django import template
+from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from executions.kodexa import Execution, ExecutionStatus
+from executions.queries import is_execution_id
 from executions.selectors import ExecutionRow
 
 register = template.Library()
@@ -88,6 +90,21 @@ def _copy_id_html(value: str, shown: str, link: str | None = None) -> str:
         target = f'<code title="{safe}">{_e(shown)}</code>'
     return (f'<span class="id-cell">{target}<button type="button" class="copy" data-copy="{safe}" '
             f'aria-label="Copy id {safe}" title="Copy id">{COPY_ICON}</button></span>')
+
+
+def _execution_link_html(execution_id: str, shown: str, attrs: str = "") -> str:
+    # Ids come from Kodexa: one that is not UUID-shaped has no page here, so it is shown, not linked.
+    if is_execution_id(execution_id):
+        url = reverse("executions:detail", args=[execution_id.strip()])
+        return f'<a href="{_e(url)}" title="{_e(execution_id)}"{attrs}><code>{_e(shown)}</code></a>'
+    return f'<code class="unknown-ref" title="Not an execution id: {_e(execution_id)}">{_e(shown)}</code>'
+
+
+@register.simple_tag
+def execution_link(execution_id: str, short: bool = True, parent: bool = False) -> SafeString:
+    """A link to an execution's page, or the id as text when Kodexa sent something that is not an id."""
+    return _html(_execution_link_html(execution_id, execution_id[:8] if short else execution_id,
+                                      " data-parent-link" if parent else ""))
 
 
 @register.simple_tag
@@ -196,15 +213,16 @@ def execution_list_rows(rows: Sequence[ExecutionRow], detail_prefix: str, can_ca
 def _list_row_html(row: ExecutionRow, detail_prefix: str, can_cancel: bool) -> str:
     e = row.execution
     eid = _e(e.id)
+    valid_id = is_execution_id(e.id)  # Kodexa could send anything: only a real id gets a link or a checkbox
     select = ""
     if can_cancel:
         box = (f'<input type="checkbox" name="ids" value="{eid}" aria-label="Select execution {_e(e.id[:8])}">'
-               if e.status.is_cancellable else "")
+               if valid_id and e.status.is_cancellable else "")
         select = f'<td class="select">{box}</td>'
     description = e.description or ""
     return (
         f'<tr data-execution-id="{eid}">{select}<td>{_badge_html(e.status, e.status_display)}</td>'
-        f'<td>{_copy_id_html(e.id, e.id[:8], link=f"{detail_prefix}{e.id}/")}</td>'
+        f'<td>{_copy_id_html(e.id, e.id[:8], link=f"{detail_prefix}{e.id}/" if valid_id else None)}</td>'
         f'<td class="assistant">{_ref_html(row.assistant, "assistant")}</td>'
         f'<td class="desc">{_ref_html(row.family, "document family")}</td>'
         f'<td class="desc" title="{_e(_clip(description, 300))}">{_e(_clip(description, 120) or "—")}</td>'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 import responses
 from django.urls import reverse
 
@@ -156,3 +157,31 @@ def test_a_deeply_nested_context_is_summarised_not_a_server_error(viewer_client,
         response = viewer_client.get(detail_url(execution_id))
     assert response.status_code == 200
     assert response.content.decode().count("too deeply nested to show") == 2  # context and raw JSON
+
+
+def test_ids_from_kodexa_that_are_not_ids_are_shown_not_linked(viewer_client, kodexa):
+    """A lying upstream must not turn into a 500: only UUID-shaped ids have a page here."""
+    parent = kodexa.control.add_execution(status="SUCCEEDED", _sim={"lifecycle": False})
+    child = kodexa.control.add_execution(status="FAILED", parentExecutionId="not-a-uuid <b>",
+                                         _sim={"lifecycle": False})
+    response = viewer_client.get(detail_url(child["id"]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Not an execution id: not-a-uuid &lt;b&gt;" in body
+    assert "data-parent-link" not in body
+    bogus = kodexa.control.add_execution(id="bogus-child", status="RUNNING", parentExecutionId=parent["id"],
+                                         _sim={"lifecycle": False})
+    assert bogus["id"] == "bogus-child"
+    children = viewer_client.get(detail_url(parent["id"]), {"part": "children"})
+    assert children.status_code == 200
+    assert "Not an execution id: bogus-child" in children.content.decode()
+
+
+def test_live_fragment_shows_the_status_messages(viewer_client, kodexa):
+    running = sim_execution(kodexa, "status:'RUNNING'")
+    posted = requests.post(f"{kodexa.url}/api/executions/{running['id']}/status-messages",
+                           json={"title": "Waiting for <OCR> worker", "type": "WAITING"},
+                           headers={"x-api-key": kodexa.api_key}, timeout=5)
+    assert posted.status_code == 201, posted.text
+    body = viewer_client.get(detail_url(running["id"]), {"part": "live"}).content.decode()
+    assert "Waiting for &lt;OCR&gt; worker" in body
