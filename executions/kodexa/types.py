@@ -176,18 +176,20 @@ _TERMINAL = frozenset(
     }
 )
 _CANCELLABLE = frozenset({ExecutionStatus.PENDING, ExecutionStatus.REQUESTED, ExecutionStatus.RUNNING})
+# One colour per status (support staff read the list by colour); the semantic tones (success, danger...)
+# are shared with audit outcomes, the others exist for statuses only. static/css/app.css defines each.
 _TONES = {
     ExecutionStatus.PENDING: "neutral",
-    ExecutionStatus.REQUESTED: "neutral",
+    ExecutionStatus.REQUESTED: "queued",
     ExecutionStatus.RUNNING: "progress",
     ExecutionStatus.SUCCEEDED: "success",
     ExecutionStatus.FAILED: "danger",
-    ExecutionStatus.SKIPPED: "muted",
+    ExecutionStatus.SKIPPED: "skipped",
     ExecutionStatus.CANCELLING: "warning",
     ExecutionStatus.CANCELLED: "muted",
     ExecutionStatus.PENDING_REPROCESSING: "info",
-    ExecutionStatus.REPROCESSED: "success",
-    ExecutionStatus.UNKNOWN: "neutral",
+    ExecutionStatus.REPROCESSED: "reprocessed",
+    ExecutionStatus.UNKNOWN: "unknown",
 }
 
 

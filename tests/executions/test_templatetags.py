@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.conf import settings
 
 from executions.kodexa import ExecutionStatus
 from executions.templatetags.panel import (
@@ -16,9 +18,21 @@ from executions.templatetags.panel import (
 )
 
 
-def test_badge_has_a_tone_per_status_and_escapes_labels():
-    tones = {ExecutionStatus.parse(s).tone for s in ("RUNNING", "FAILED", "SUCCEEDED", "CANCELLING", "CANCELLED")}
-    assert len(tones) == 5
+def test_every_status_has_its_own_colour_in_light_and_dark_mode():
+    tones = {status.tone for status in ExecutionStatus}
+    assert len(tones) == len(ExecutionStatus)
+    css = (settings.BASE_DIR / "static" / "css" / "app.css").read_text()
+    light, dark = css.split("@media (prefers-color-scheme: dark)", 1)
+    colours = {tone: re.search(rf"--tone-{tone}: (#[0-9a-f]{{6}})", light) for tone in tones}
+    assert all(colours.values()), colours
+    assert len({match.group(1) for match in colours.values()}) == len(tones)
+    for tone in tones:
+        assert f".tone-{tone} {{ color: var(--tone-{tone}); }}" in css
+        assert f"progress.tone-{tone} {{" in css
+        assert dark.count(f"--tone-{tone}:") == 2  # the media query and the explicit dark theme
+
+
+def test_badge_escapes_labels():
     html = status_badge(ExecutionStatus.UNKNOWN, "<b>NEW</b>")
     assert "&lt;b&gt;NEW&lt;/b&gt;" in html and 'data-status="UNKNOWN"' in html
 

@@ -106,7 +106,6 @@ def test_status_properties() -> None:
         assert status.is_terminal == (status.value in terminal)
         assert status.is_cancellable == (status.value in {"PENDING", "REQUESTED", "RUNNING"})
         assert status.is_active == (status.value not in terminal | {"UNKNOWN"})
-        assert status.tone in {"neutral", "info", "progress", "success", "danger", "warning", "muted"}
     assert ExecutionStatus.PENDING_REPROCESSING.label == "Pending reprocessing"
     assert ExecutionStatus.parse("running") is ExecutionStatus.RUNNING
     assert ExecutionStatus.parse(None) is ExecutionStatus.UNKNOWN
