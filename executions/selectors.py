@@ -30,11 +30,15 @@ CHILDREN_LIMIT = 50
 
 @dataclass(frozen=True, slots=True)
 class Ref:
-    """A resolved reference: an assistant's name or a document family's path, or the bare id if unknown."""
+    """A resolved reference: an assistant's name or a document family's path, or the bare id if unknown.
+
+    `known` is False when Kodexa answered 404; `unavailable` when it could not be asked (an outage is not
+    evidence that the assistant is gone, and is never cached)."""
 
     id: str
     label: str | None = None
     known: bool = True
+    unavailable: bool = False
 
     @property
     def display(self) -> str:
@@ -72,12 +76,17 @@ class ExecutionLive:
 
 # --- names --------------------------------------------------------------------------------------------
 
+# The version in the prefix changes with Ref's fields: a cached Ref pickled with other fields would not load.
+_ASSISTANT_PREFIX = "kx:ref2:assistant:"
+_FAMILY_PREFIX = "kx:ref2:family:"
+
+
 def _assistant_key(assistant_id: str) -> str:
-    return f"kx:ref:assistant:{assistant_id}"
+    return f"{_ASSISTANT_PREFIX}{assistant_id}"
 
 
 def _family_key(family_id: str) -> str:
-    return f"kx:ref:family:{family_id}"
+    return f"{_FAMILY_PREFIX}{family_id}"
 
 
 def _assistant_ref(assistant: Assistant) -> Ref:
@@ -88,7 +97,7 @@ def refs_resolve(*, assistant_ids: Iterable[str], family_ids: Iterable[str]) -> 
     """Names for every id, from the cache (near, then shared); the misses are fetched in parallel, never one
     by one.
 
-    A 404 is cached briefly as unknown; any other failure shows the id marked unknown without caching.
+    A 404 is cached briefly as unknown; any other failure shows the id marked unavailable, not cached.
     """
     wanted = {_assistant_key(i): i for i in set(assistant_ids) if i}
     wanted.update({_family_key(i): i for i in set(family_ids) if i})
@@ -101,7 +110,7 @@ def refs_resolve(*, assistant_ids: Iterable[str], family_ids: Iterable[str]) -> 
 
         def fetch(key: str):  # type: ignore[no-untyped-def]
             ref_id = wanted[key]
-            if key.startswith("kx:ref:assistant:"):
+            if key.startswith(_ASSISTANT_PREFIX):
                 return lambda: Ref(id=ref_id, label=client.get_assistant(ref_id).name)
             return lambda: Ref(id=ref_id, label=client.get_document_family(ref_id).path)
 
@@ -114,7 +123,7 @@ def refs_resolve(*, assistant_ids: Iterable[str], family_ids: Iterable[str]) -> 
             elif isinstance(result, KodexaNotFound):
                 gone[key] = Ref(id=wanted[key], known=False)
             else:
-                found[key] = Ref(id=wanted[key], known=False)
+                found[key] = Ref(id=wanted[key], known=False, unavailable=True)
         if fresh:
             near_cache.set_many(fresh, NAME_TTL)
         if gone:

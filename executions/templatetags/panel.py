@@ -57,6 +57,9 @@ def _ref_html(ref: object, what: str) -> str:
     if ref.known:  # type: ignore[attr-defined]
         display = _e(ref.display)  # type: ignore[attr-defined]
         return f'<span title="{display}">{display}</span>'
+    if ref.unavailable:  # type: ignore[attr-defined]
+        return (f'<span class="unknown-ref" title="Kodexa could not be asked for this {_e(what)}\'s name just now">'
+                f'{_e(ref.id[:8])}… (name unavailable)</span>')  # type: ignore[attr-defined]
     return (f'<span class="unknown-ref" title="Kodexa does not know this {_e(what)}">'
             f'{_e(ref.id[:8])}… (unknown)</span>')  # type: ignore[attr-defined]
 

@@ -1,0 +1,66 @@
+"""Name resolution (refs_resolve): parallel lookups, what is cached and what is not."""
+
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+
+import pytest
+
+from executions import selectors
+from tests.helpers import reset_calls, sim_execution, sim_get, upstream_calls
+
+pytestmark = pytest.mark.django_db
+
+
+def test_missing_names_are_fetched_in_parallel(monkeypatch):
+    """Each lookup waits for all the others: one after another, the first would wait forever (and fail)."""
+    wanted = 4
+    barrier = threading.Barrier(wanted, timeout=5)
+
+    def lookup(ref_id: str) -> SimpleNamespace:
+        barrier.wait()
+        return SimpleNamespace(name=f"assistant {ref_id}", path=f"/docs/{ref_id}.pdf")
+
+    client = SimpleNamespace(get_assistant=lookup, get_document_family=lookup)
+    monkeypatch.setattr(selectors, "kodexa_client", lambda: client)
+    refs = selectors.refs_resolve(assistant_ids=["a1", "a2"], family_ids=["f1", "f2"])
+    assert {ref_id: ref.display for ref_id, ref in refs.items()} == {
+        "a1": "assistant a1", "a2": "assistant a2", "f1": "/docs/f1.pdf", "f2": "/docs/f2.pdf",
+    }
+
+
+def test_names_are_cached(kodexa):
+    assistant = sim_get(kodexa, "/api/assistants")["content"][0]
+    assert selectors.refs_resolve(assistant_ids=[assistant["id"]], family_ids=[])[assistant["id"]].label == \
+        assistant["name"]
+    reset_calls(kodexa)
+    assert selectors.refs_resolve(assistant_ids=[assistant["id"]], family_ids=[])[assistant["id"]].known
+    assert upstream_calls(kodexa) == 0
+
+
+def test_a_404_is_remembered_as_unknown(kodexa):
+    missing = "0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c42"
+    ref = selectors.refs_resolve(assistant_ids=[missing], family_ids=[])[missing]
+    assert (ref.known, ref.unavailable) == (False, False)
+    reset_calls(kodexa)
+    assert not selectors.refs_resolve(assistant_ids=[missing], family_ids=[])[missing].known
+    assert upstream_calls(kodexa) == 0
+
+
+def test_an_outage_marks_names_unavailable_and_is_not_cached(kodexa):
+    family = sim_get(kodexa, "/api/document-families")["content"][0]
+    kodexa.control.add_fault("GET /api/document-families/*", status=503, times=-1)
+    ref = selectors.refs_resolve(assistant_ids=[], family_ids=[family["id"]])[family["id"]]
+    assert (ref.known, ref.unavailable) == (False, True)
+    kodexa.control.clear_faults()
+    ref = selectors.refs_resolve(assistant_ids=[], family_ids=[family["id"]])[family["id"]]
+    assert ref.known and ref.label == family["path"]
+
+
+def test_an_unavailable_name_does_not_claim_kodexa_forgot_it(viewer_client, kodexa):
+    execution = sim_execution(kodexa, "status:'SUCCEEDED'")
+    kodexa.control.add_fault("GET /api/assistants/*", status=503, times=-1)
+    body = viewer_client.get(f"/executions/{execution['id']}/").content.decode()
+    assert "(name unavailable)" in body
+    assert "Kodexa does not know this assistant" not in body
