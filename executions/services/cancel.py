@@ -164,7 +164,8 @@ def _cancel_many(*, user: AbstractBaseUser, execution_ids: Sequence[str], reason
                               reason_category=reason.category, batch_id=batch_id)
         raise CancelNotAllowed()
 
-    attempts = [_Attempt(execution_id=i, key=_key(token, i, batched=batch_id is not None)) for i in execution_ids]
+    attempts = [_Attempt(execution_id=i, key=_key(user, token, i, batched=batch_id is not None))
+                for i in execution_ids]
 
     # A replayed form (double click, back button, resubmission) shows the first result and sends nothing.
     for attempt in attempts:
@@ -224,8 +225,10 @@ def cancel_refusal_record(*, user: AbstractBaseUser, execution_ids: Sequence[str
                                                                 "executions": len(execution_ids)})
 
 
-def _key(token: str, execution_id: str, *, batched: bool) -> str:
-    return f"bulk:{token}:{execution_id}" if batched else f"one:{token}:{execution_id}"
+def _key(user: AbstractBaseUser, token: str, execution_id: str, *, batched: bool) -> str:
+    # The user is part of the key: someone replaying another person's form is a new attempt of their own,
+    # audited as theirs, not a look at the other person's result.
+    return f"{'bulk' if batched else 'one'}:{user.pk}:{token}:{execution_id}"
 
 
 def _fan_out(attempts: Sequence[_Attempt], call: Callable[[str], object]) -> list[object]:

@@ -80,6 +80,18 @@ def test_a_replayed_form_sends_nothing_again(kodexa, operator):
     assert len(_events(execution_id)) == 2 and _puts(kodexa) == 1
 
 
+def test_another_users_token_is_their_own_attempt_not_a_look_at_the_first_result(
+        kodexa, operator, django_user_model, roles):
+    execution_id = _running(kodexa)
+    token = cancel_token_new()
+    _cancel(operator, execution_id, token)
+    colleague = django_user_model.objects.create_user("colleague", password="colleague-pass-123")
+    colleague.groups.add(roles["Operators"])
+    second = _cancel(colleague, execution_id, token)
+    assert not second.replayed
+    assert [e.actor_username for e in _events(execution_id)].count("colleague") == 2  # requested + outcome
+
+
 def test_without_the_permission_the_attempt_is_refused_and_audited(kodexa, viewer):
     execution_id = _running(kodexa)
     with pytest.raises(CancelNotAllowed):
