@@ -43,9 +43,11 @@ class AuditEvent(models.Model):
 
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     action = models.CharField(max_length=32, choices=AuditAction.choices, db_index=True, editable=False)
+    # DO_NOTHING without a database constraint: deleting a user must not UPDATE events (the triggers refuse it,
+    # and the id is part of the hashed record). The event keeps the number; actor_username says who it was.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        editable=False,
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="+", editable=False,
     )
     actor_username = models.CharField(max_length=150, blank=True, editable=False)
     execution_id = models.CharField(max_length=64, blank=True, db_index=True, editable=False)

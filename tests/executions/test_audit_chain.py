@@ -45,6 +45,16 @@ def test_events_link_into_a_chain(operator):
     assert first.actor_username == "operator"
 
 
+def test_deleting_a_user_keeps_their_events_intact(django_user_model):
+    """The events outlive the account: no UPDATE (the triggers would refuse it), the hash still holds."""
+    user = django_user_model.objects.create_user("leaver", password="leaver-pass-123")
+    (event,) = _append(1, actor=user)
+    user.delete()
+    kept = AuditEvent.objects.get(pk=event.pk)
+    assert (kept.actor_id, kept.actor_username, kept.hash) == (event.actor_id, "leaver", event.hash)
+    assert audit_chain_verify().ok
+
+
 def test_the_key_matters(settings):
     _append(2)
     settings.AUDIT_CHAIN_KEY = "another key entirely"

@@ -35,6 +35,26 @@ def test_audit_verify_fails_naming_the_first_bad_event():
         install_triggers(connection)
 
 
+def test_audit_verify_with_a_logged_head_finds_events_cut_off_the_end(caplog):
+    """Links cannot show that the newest events were deleted; the head kept in the application log can."""
+    with caplog.at_level("INFO", logger="executions.audit"):
+        events = [audit_event_append(action=AuditAction.CANCEL_DENIED, execution_id=f"e{i}") for i in range(3)]
+    logged_heads = [r.audit_chain_head for r in caplog.records if hasattr(r, "audit_chain_head")]
+    assert logged_heads == [e.hash for e in events]
+    out = StringIO()
+    call_command("audit_verify", "--head", logged_heads[-1], stdout=out)
+    assert "intact: 3 events" in out.getvalue()
+    drop_triggers(connection)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM executions_auditevent WHERE id = %s", [events[-1].pk])
+        call_command("audit_verify", stdout=StringIO())  # what is left still links up...
+        with pytest.raises(CommandError, match=f"head {logged_heads[-1]} is not in the chain"):
+            call_command("audit_verify", "--head", logged_heads[-1])  # ...but the logged head is gone
+    finally:
+        install_triggers(connection)
+
+
 def test_audit_verify_checks_an_export_file(tmp_path, auditor_client):
     for i in range(3):
         audit_event_append(action=AuditAction.CANCEL_DENIED, execution_id=f"e{i}")
