@@ -24,6 +24,9 @@ logconfig_dict = {
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
+            # No request_id field on purpose: gunicorn.error lines (boot, worker timeouts, signals) come from the
+            # arbiter or outside any request, where the id would always be "-"; access lines carry it in the
+            # message (access_log_format) and the app's own lines carry it as a field.
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },

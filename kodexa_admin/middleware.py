@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.log import log_response
 
 from kodexa_admin.logging import request_id_var
 
@@ -25,6 +26,10 @@ class RequestIDMiddleware:
         token = request_id_var.set(request_id)
         try:
             response = self.get_response(request)
+            if response.status_code >= 400:
+                # Django logs a returned 4xx/5xx ("Bad Gateway: /path") only after every middleware has
+                # returned, when the id is gone; logging it here, the same way, marks it logged so Django skips it.
+                log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
         finally:
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("executions.urls")),
 ]
 
+handler400 = "kodexa_admin.errors.bad_request"
 handler404 = "kodexa_admin.errors.page_not_found"
 handler500 = "kodexa_admin.errors.server_error"
 handler403 = "kodexa_admin.errors.permission_denied"
