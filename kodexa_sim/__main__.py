@@ -44,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulated start time (ISO 8601); default: the real current time",
     )
     parser.add_argument("--max-executions", type=int, default=20000, help="arrivals stop at this many")
+    parser.add_argument(
+        "--restricted-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a known key without access: /api/ answers it 403 (repeatable)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -62,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         arrival_seconds=args.arrival_seconds,
         epoch=epoch,
         max_executions=args.max_executions,
+        restricted_keys=tuple(args.restricted_key),
     )
     try:
         server = SimServer(config, host=args.host, port=args.port, verbose=args.verbose)

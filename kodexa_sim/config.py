@@ -23,6 +23,8 @@ class SimConfig:
     epoch: datetime | None = None
     max_executions: int = 20000
     extra_api_keys: tuple[str, ...] = field(default_factory=tuple)
+    # Known keys without access to the organization: /api/ answers them 403, not 401 (API notes 11.2).
+    restricted_keys: tuple[str, ...] = field(default_factory=tuple)
 
     def validate(self) -> None:
         if self.terminal_cancel not in TERMINAL_CANCEL_MODES:
@@ -33,12 +35,17 @@ class SimConfig:
             raise ValueError("speed and arrival_seconds must be >= 0")
         if not self.api_key:
             raise ValueError("api_key must not be empty")
+        if not all(self.restricted_keys):
+            raise ValueError("restricted keys must not be empty")
+        if set(self.restricted_keys) & {self.api_key, *self.extra_api_keys}:
+            raise ValueError("a key cannot be both accepted and restricted")
 
     def public(self) -> dict[str, Any]:
         """What ``GET /_sim/config`` shows: everything except the keys."""
         data = asdict(self)
         data.pop("api_key")
         data.pop("extra_api_keys")
+        data.pop("restricted_keys")
         data["epoch"] = self.epoch.isoformat() if self.epoch else None
         return data
 

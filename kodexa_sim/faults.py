@@ -1,8 +1,9 @@
 """Injected faults: what a flaky network, proxy or overloaded upstream does to a client.
 
 A fault matches ``METHOD /path/glob`` (``*`` = one path segment, ``**`` = anything, method ``*`` =
-any) and fires ``times`` times (None or -1 = forever). Faults are tried in registration order.
-The wire-level behaviour of each mode lives in server.py; this module only keeps the registry.
+any) and fires ``times`` times (None or -1 = forever; 0 is refused). Faults are tried in
+registration order. The wire-level behaviour of each mode lives in server.py; this module only
+keeps the registry.
 """
 
 from __future__ import annotations
@@ -56,6 +57,22 @@ def compile_glob(path_glob: str) -> re.Pattern[str]:
     return re.compile("/".join(parts).replace("/.*", "(?:/.*)?"))
 
 
+def _times(value: Any) -> int | None:
+    """How many requests a fault hits: a positive count, or None for forever (spelled null or -1).
+
+    0 is refused rather than read as "never": a fault that can never fire is a mistake in the test
+    that registered it, and a 400 says so where a silently idle fault would not.
+    """
+    if value is None:
+        return None
+    times = int(value)  # a TypeError or ValueError becomes the control plane's 400 too
+    if times == -1:
+        return None
+    if times < 1:
+        raise ValueError("'times' must be a positive integer, or null or -1 for forever")
+    return times
+
+
 class FaultRegistry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -75,8 +92,7 @@ class FaultRegistry:
         mode = spec.get("mode") or "status"
         if mode not in FAULT_MODES:
             raise ValueError(f"'mode' must be one of {', '.join(FAULT_MODES)}")
-        times = spec.get("times", 1)
-        times = None if times is None or int(times) < 0 else int(times)
+        times = _times(spec.get("times", 1))
         status = spec.get("status")
         headers = spec.get("headers") or {}
         if not isinstance(headers, dict):

@@ -1,7 +1,8 @@
 """HTTP plumbing: a threaded HTTP/1.1 server, auth, latency, faults, and ``start()`` for tests.
 
 Order of work for an /api/ request: count the call, wait ``latency_ms``, apply a matching fault
-(faults model the network and proxies, so they fire before auth), check the key, route, answer.
+(faults model the network and proxies, so they fire before auth), check the key (401 unknown, 403
+restricted), route, answer.
 /_sim/ requests skip counting, latency and faults but need the same key.
 """
 
@@ -12,6 +13,7 @@ import socket
 import struct
 import threading
 import traceback
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from http import HTTPStatus
@@ -79,7 +81,7 @@ class SimRequestHandler(BaseHTTPRequestHandler):
             return
         request = Request(self.command, path, parse_qs(split.query, keep_blank_values=True), body)
         route, request.params = resolve(path)
-        if path == "/_sim" or path.startswith("/_sim/"):
+        if _is_control(path):
             self._send(self._answer(state, request, route))
             return
         state.calls.record(call_key(self.command, path, route))
@@ -93,7 +95,13 @@ class SimRequestHandler(BaseHTTPRequestHandler):
 
     def _answer(self, state: SimState, request: Request, route: Any) -> Response:
         path = request.path
-        if not self._authorized(state):
+        key = self._presented_key()
+        config = state.config
+        # A restricted key is known to the API, so 403 (API notes 11.2); the control plane is not Kodexa and
+        # only takes the accepted keys, so there it is as good as a wrong key.
+        if key in config.restricted_keys and not _is_control(path):
+            return self._problem(403, "Authenticated, but this key has no access to the organization", path)
+        if not key or key not in (config.api_key, *config.extra_api_keys):
             return self._problem(401, "Missing or invalid API key", path)
         if route is None:
             return self._problem(404, f"No route for {request.method} {path}", path)
@@ -116,14 +124,14 @@ class SimRequestHandler(BaseHTTPRequestHandler):
             log.exception("unhandled error in %s %s", request.method, path)
             return self._problem(500, "Internal simulator error: " + traceback.format_exc(limit=1).strip(), path)
 
-    def _authorized(self, state: SimState) -> bool:
+    def _presented_key(self) -> str | None:
         # x-api-key wins over the deprecated x-access-token, which is then ignored (docs S5).
         key = self.headers.get("x-api-key") or self.headers.get("x-access-token")
         if not key:
             authorization = self.headers.get("Authorization") or ""
             scheme, _, token = authorization.partition(" ")
             key = token.strip() if scheme.lower() == "bearer" else None
-        return bool(key) and key in (state.config.api_key, *state.config.extra_api_keys)
+        return key or None
 
     @staticmethod
     def _problem(status: int, detail: str, path: str, *, headers: dict[str, str] | None = None) -> Response:
@@ -259,6 +267,10 @@ class SimRequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
+def _is_control(path: str) -> bool:
+    return path == "/_sim" or path.startswith("/_sim/")
+
+
 def _phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
@@ -322,10 +334,14 @@ def start(
     speed: float = 1.0,
     arrival_seconds: float = 30.0,
     epoch: datetime | None = None,
+    restricted_keys: Sequence[str] = (),
     verbose: bool = False,
     **extra: Any,
 ) -> SimServer:
-    """Start a simulator on a daemon thread and return it once it accepts connections."""
+    """Start a simulator on a daemon thread and return it once it accepts connections.
+
+    ``restricted_keys`` are known keys without access: /api/ answers them 403.
+    """
     config = replace(
         SimConfig(),
         api_key=api_key,
@@ -337,6 +353,7 @@ def start(
         speed=speed,
         arrival_seconds=arrival_seconds,
         epoch=epoch,
+        restricted_keys=tuple(restricted_keys),
         **extra,
     )
     return SimServer(config, host=host, port=port, verbose=verbose).start()

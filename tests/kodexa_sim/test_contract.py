@@ -3,6 +3,8 @@
 Set KODEXA_CONTRACT_URL and KODEXA_CONTRACT_KEY to aim them at a tenant; otherwise they use the
 live simulator. Tests that need a state a tenant cannot guarantee (a RUNNING execution to cancel)
 skip there when none is found. Sim-only settings are only touched when ``api.control`` is set.
+Tests that change data (cancels, status messages) use ``writes_allowed``: against a tenant they run
+only with KODEXA_CONTRACT_ALLOW_WRITES=1, since they would cancel someone's real execution.
 """
 
 from __future__ import annotations
@@ -62,6 +64,21 @@ def api(request: pytest.FixtureRequest) -> Iterator[Api]:
             yield Api(sim.url, sim.api_key, sim.control, session)
 
 
+ALLOW_WRITES = "KODEXA_CONTRACT_ALLOW_WRITES"
+
+
+def require_writes(api: Api) -> None:
+    """Skip a test that changes data on a real tenant unless the operator opted in; the stand-in is always fair game."""
+    if api.control is None and os.environ.get(ALLOW_WRITES) != "1":
+        pytest.skip(f"changes data on the tenant (cancels executions, posts status messages); set {ALLOW_WRITES}=1")
+
+
+@pytest.fixture
+def writes_allowed(api: Api) -> None:
+    """For tests that change data: see ``require_writes``."""
+    require_writes(api)
+
+
 def assert_problem(response: requests.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["Content-Type"].startswith("application/problem+json")
@@ -72,6 +89,8 @@ def assert_problem(response: requests.Response, status: int) -> dict[str, Any]:
 
 
 def running_execution(api: Api) -> dict[str, Any]:
+    """An execution to cancel or post to; on a tenant that is a real one, so writes must be allowed."""
+    require_writes(api)
     if api.control is not None:
         return api.control.add_execution(status="RUNNING", description="contract cancel target")
     page = api.executions(filter="status:'RUNNING'", pageSize=1)
@@ -276,6 +295,7 @@ def test_unknown_execution_is_404_problem(api: Api) -> None:
 
 # ---------------------------------------------------------------- cancel
 
+@pytest.mark.usefixtures("writes_allowed")
 def test_cancel_moves_to_cancelling_then_cancelled(api: Api) -> None:
     execution = running_execution(api)
     response = api.put(f"/api/executions/{execution['id']}/cancel")
@@ -304,6 +324,7 @@ def test_cancel_of_cancelling_is_200_unchanged(api: Api) -> None:
     assert response.status_code == 200 and response.json()["status"] == "CANCELLING"
 
 
+@pytest.mark.usefixtures("writes_allowed")
 def test_cancel_of_terminal_execution(api: Api) -> None:
     """The real behaviour is undocumented: either 200 with the unchanged execution, or 409."""
     execution = api.executions(filter="status:'SUCCEEDED'", pageSize=1)["content"][0]
@@ -330,6 +351,7 @@ def test_terminal_cancel_modes(api: Api, mode: str, expected: int) -> None:
 
 # ---------------------------------------------------------------- status messages, logs, lookups
 
+@pytest.mark.usefixtures("writes_allowed")
 def test_status_messages(api: Api) -> None:
     execution = running_execution(api)
     path = f"/api/executions/{execution['id']}/status-messages"
@@ -369,6 +391,49 @@ def test_assistants_list_and_query(api: Api) -> None:
     name = page["content"][0]["name"]
     found = api.get("/api/assistants", query=name.lower()).json()
     assert name in {a["name"] for a in found["content"]}
+
+
+# Each reference collection with the fields an object of it must carry.
+REFERENCE_COLLECTIONS = [
+    ("/api/organizations", {"id", "name", "slug"}),
+    ("/api/projects", {"id", "name"}),
+    ("/api/document-stores", {"id", "name", "slug"}),
+    ("/api/document-families", {"id", "path", "storeRef"}),
+]
+
+
+@pytest.mark.parametrize(("collection", "fields"), REFERENCE_COLLECTIONS)
+def test_reference_list_lookup_and_unknown_id(api: Api, collection: str, fields: set[str]) -> None:
+    response = api.get(collection, page=1, pageSize=2)
+    assert response.status_code == 200, response.text
+    page = response.json()
+    assert set(page) >= ENVELOPE_KEYS
+    assert page["number"] == 0 and page["size"] == 2 and page["numberOfElements"] == len(page["content"]) <= 2
+    assert page["totalPages"] == -(-page["totalElements"] // 2)
+    if not page["content"]:
+        assert api.control is None, f"the stand-in seeds {collection}"
+        pytest.skip(f"{collection} is empty on this tenant")
+    assert all(fields <= set(item) for item in page["content"])
+    first = page["content"][0]
+    one = api.get(f"{collection}/{first['id']}")
+    assert one.status_code == 200, one.text
+    assert one.json()["id"] == first["id"] and fields <= set(one.json())
+    assert_problem(api.get(f"{collection}/{uuid.uuid4()}"), 404)
+
+
+def test_writes_against_a_tenant_need_the_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    with requests.Session() as session:
+        tenant = Api("https://tenant.example", "k", None, session)
+        stand_in = Api("http://127.0.0.1:9", "k", SimControl("http://127.0.0.1:9", "k"), session)
+        monkeypatch.delenv(ALLOW_WRITES, raising=False)
+        require_writes(stand_in)  # the stand-in is always written to
+        for value in (None, "0", "yes"):
+            if value is not None:
+                monkeypatch.setenv(ALLOW_WRITES, value)
+            with pytest.raises(pytest.skip.Exception, match=ALLOW_WRITES):
+                require_writes(tenant)
+        monkeypatch.setenv(ALLOW_WRITES, "1")
+        require_writes(tenant)
 
 
 def test_account_me(api: Api) -> None:

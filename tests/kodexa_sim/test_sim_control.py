@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -143,6 +145,16 @@ def test_invalid_fault_is_400(sim) -> None:  # type: ignore[no-untyped-def]
     assert error.value.status == 400
 
 
+@pytest.mark.parametrize("times", [0, -2])
+def test_times_must_be_positive_or_forever(sim, times: int) -> None:  # type: ignore[no-untyped-def]
+    # 0 used to register a fault that then fired once; a fault that never fires is a mistake, so it is a 400.
+    with pytest.raises(SimControlError) as error:
+        sim.control.add_fault("GET /api/account/me", status=503, times=times)
+    assert error.value.status == 400 and "'times'" in error.value.body
+    assert sim.control.faults() == []
+    assert get(sim, "/api/account/me").status_code == 200
+
+
 # ---------------------------------------------------------------- calls, reset, control plane
 
 def test_calls_are_counted_by_route_template(sim) -> None:  # type: ignore[no-untyped-def]
@@ -179,6 +191,28 @@ def test_reset_restores_seeded_state(sim) -> None:  # type: ignore[no-untyped-de
     assert get(sim, f"/api/executions/{added['id']}").status_code == 404
     assert sim.control.faults() == [] and sim.control.calls()["total"] == 2
     assert sim.control.config()["terminal_cancel"] == "conflict"
+
+
+def test_restricted_key_is_403_on_the_api_only() -> None:
+    with kodexa_sim.start(api_key="k", restricted_keys=["no-access"], executions=10) as server:
+        for headers in ({"x-api-key": "no-access"}, {"Authorization": "Bearer no-access"}):
+            for path in ("/api/executions", "/api/account/me", "/api/no-such-route"):
+                response = requests.get(server.url + path, headers=headers, timeout=5)
+                assert response.status_code == 403, (headers, path)
+                assert response.headers["Content-Type"].startswith("application/problem+json")
+                assert response.json()["title"] == "Forbidden" and response.json()["instance"] == path
+        me = server.url + "/api/account/me"
+        assert requests.get(me, headers={"x-api-key": "k"}, timeout=5).ok
+        assert requests.get(me, headers={"x-api-key": "other"}, timeout=5).status_code == 401
+        with pytest.raises(SimControlError) as error:  # the control plane takes only the accepted key
+            SimControl(server.url, "no-access").calls()
+        assert error.value.status == 401
+        assert "restricted_keys" not in SimControl(server.url, "k").config()
+
+
+def test_a_key_cannot_be_accepted_and_restricted() -> None:
+    with pytest.raises(ValueError, match="both accepted and restricted"):
+        kodexa_sim.start(api_key="k", restricted_keys=["k"], executions=10)
 
 
 def test_control_plane_needs_the_key(sim) -> None:  # type: ignore[no-untyped-def]
@@ -266,46 +300,92 @@ def test_same_seed_same_relative_times_without_epoch() -> None:
     assert first == second
 
 
-def test_200_concurrent_connections(sim) -> None:  # type: ignore[no-untyped-def]
-    barrier = threading.Barrier(200)
+def test_200_concurrent_connections_are_served_in_parallel(sim) -> None:  # type: ignore[no-untyped-def]
+    # Each answer waits `latency`: a server taking one connection at a time needs 200 x latency (80 s) for the
+    # batch, so finishing in under 10 x latency (and without per-request timeouts) shows they overlap.
+    latency = 0.4
+    sim.control.configure(latency_ms=int(latency * 1000))
+    clients = 200
+    started: list[float] = []
+    barrier = threading.Barrier(clients, action=lambda: started.append(time.monotonic()))
     results: list[int] = []
     lock = threading.Lock()
 
     def worker() -> None:
         barrier.wait()
         try:
-            status = get(sim, "/api/executions", params={"pageSize": 5}, timeout=20).status_code
+            status = get(sim, "/api/account/me", timeout=10 * latency).status_code
         except requests.RequestException:
             status = -1
         with lock:
             results.append(status)
 
-    threads = [threading.Thread(target=worker) for _ in range(200)]
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(30)
-    assert results == [200] * 200
+    elapsed = time.monotonic() - started[0]
+    assert results == [200] * clients
+    assert latency <= elapsed < 10 * latency
 
 
 # ---------------------------------------------------------------- CLI
 
-def test_cli_prints_listening_line_and_stops_on_sigterm() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kodexa_sim", "--host", "127.0.0.1", "--port", "0", "--api-key", "cli-key",
-         "--seed", "3", "--executions", "20"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+@contextlib.contextmanager
+def cli_sim(*flags: str) -> Iterator[str]:
+    """``python -m kodexa_sim --port 0 FLAGS`` as a real process; yields its URL, then expects a clean SIGTERM exit."""
+    process = subprocess.Popen([sys.executable, "-m", "kodexa_sim", "--port", "0", *flags],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         line = process.stdout.readline().strip()
         match = re.fullmatch(r"listening on (http://127\.0\.0\.1:(\d+))", line)
         assert match, line
         assert int(match.group(2)) > 0
-        response = requests.get(match.group(1) + "/api/executions", headers={"x-api-key": "cli-key"}, timeout=5)
-        assert response.json()["totalElements"] == 20
+        yield match.group(1)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_cli_prints_listening_line_and_stops_on_sigterm() -> None:
+    with cli_sim("--host", "127.0.0.1", "--api-key", "cli-key", "--seed", "3", "--executions", "20") as url:
+        response = requests.get(url + "/api/executions", headers={"x-api-key": "cli-key"}, timeout=5)
+        assert response.json()["totalElements"] == 20
+
+
+def test_cli_cancel_and_restricted_key_flags() -> None:
+    # Each flag is set away from its default, so a flag the CLI dropped shows up as the default behaviour.
+    flags = ("--api-key", "cli-key", "--executions", "20", "--speed", "0", "--arrival-seconds", "0",
+             "--terminal-cancel", "idempotent", "--cancel-delay-ms", "5000", "--restricted-key", "no-access")
+    with cli_sim(*flags) as url:
+        headers = {"x-api-key": "cli-key"}
+        control = SimControl(url, "cli-key")
+
+        def status(execution_id: str) -> str:
+            return requests.get(f"{url}/api/executions/{execution_id}", headers=headers, timeout=5).json()["status"]
+
+        # --terminal-cancel idempotent: cancelling a finished execution is 200 unchanged (the default is 409).
+        done = requests.get(url + "/api/executions", params={"filter": "status:'SUCCEEDED'", "pageSize": 1},
+                            headers=headers, timeout=5).json()["content"][0]
+        response = requests.put(f"{url}/api/executions/{done['id']}/cancel", headers=headers, timeout=5)
+        assert response.status_code == 200
+        assert response.json()["changeSequence"] == done["changeSequence"] and status(done["id"]) == "SUCCEEDED"
+
+        # --cancel-delay-ms 5000: CANCELLING lasts 5 simulated seconds (the default is 3); --speed 0 freezes
+        # the clock, so only /_sim/advance moves it.
+        running = control.add_execution(status="RUNNING", _sim={"lifecycle": False})
+        cancel = requests.put(f"{url}/api/executions/{running['id']}/cancel", headers=headers, timeout=5)
+        assert cancel.json()["status"] == "CANCELLING"
+        control.advance(4.9)
+        assert status(running["id"]) == "CANCELLING"
+        control.advance(0.2)
+        assert status(running["id"]) == "CANCELLED"
+
+        # --restricted-key: known to the API but without access.
+        forbidden = requests.get(url + "/api/account/me", headers={"x-api-key": "no-access"}, timeout=5)
+        assert forbidden.status_code == 403 and forbidden.json()["status"] == 403

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import kodexa_sim
 from executions.kodexa import (
     AnyOf,
     ExecutionField,
@@ -67,6 +68,20 @@ def test_wrong_key_and_unknown_id(sim, client):
         KodexaClient(sim.url, "wrong-key").get_account()
     with pytest.raises(KodexaNotFound):
         client.get_execution(MISSING)
+
+
+def test_known_key_without_access_is_forbidden():
+    # A stand-in of its own: the session one has no restricted key.
+    with kodexa_sim.start(api_key="panel-key", restricted_keys=["no-access-key"], executions=10) as server:
+        client = KodexaClient(server.url, "no-access-key", connect_timeout=0.5, read_timeout=1.0, total_timeout=3.0)
+        try:
+            for call in (client.get_account, lambda: client.list_executions(page_size=1)):
+                with pytest.raises(KodexaAuthError) as info:
+                    call()
+                assert info.value.status == 403 and info.value.is_forbidden
+                assert "no-access-key" not in str(info.value) and "no-access-key" not in repr(info.value)
+        finally:
+            client.close()
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from executions.kodexa import KodexaClient, KodexaConnectionError, KodexaRedirect, KodexaTimeout
+from executions.kodexa.transport import DeadlineRetry
 
 from .payloads import execution
 
@@ -206,6 +207,37 @@ def test_connection_refused_was_never_sent() -> None:
     with pytest.raises(KodexaConnectionError) as info:
         make_client(f"http://127.0.0.1:{port}", max_retries=1).cancel_execution("abc")
     assert info.value.maybe_sent is False
+
+
+def test_refused_put_is_retried_and_arrives_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A refused connection sent nothing, so retrying the cancel cannot apply it twice. The port is bound but not
+    # listening (the kernel refuses the connect) and starts listening when the client backs off before its retry:
+    # no timing guess, and a client that gave up on a refused PUT would fail here.
+    rec = Recorder()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(rec), bind_and_activate=False)
+    server.daemon_threads = True
+    server.server_bind()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    opened = threading.Event()
+    real_sleep = DeadlineRetry.sleep
+
+    def listen_then_sleep(retry: DeadlineRetry, response: object = None) -> None:
+        if not opened.is_set():
+            server.server_activate()
+            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+            opened.set()
+        real_sleep(retry, response)
+
+    monkeypatch.setattr(DeadlineRetry, "sleep", listen_then_sleep)
+    try:
+        response = make_client(url, max_retries=2).cancel_execution("abc")
+        assert response.status == 200 and response.execution is not None and response.execution.id == "abc"
+        assert opened.is_set()  # the first attempt really was refused
+        assert rec.calls[("PUT", "/api/executions/abc/cancel")] == 1
+    finally:
+        if opened.is_set():
+            server.shutdown()
+        server.server_close()
 
 
 def test_connect_timeout_against_a_full_backlog() -> None:
