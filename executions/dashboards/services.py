@@ -124,11 +124,12 @@ class ImportResult:
     team_created: bool
 
 
-def dashboard_import_errors(*, spec: DashboardSpec, create_team: bool) -> list[str]:
-    """What the database says about a valid file: the team must exist unless we may create it."""
-    if create_team or Group.objects.filter(name=spec.team).exists():
+def dashboard_import_errors(*, team: str, create_team: bool) -> list[str]:
+    """What the database says about a file (checked even when its shape has errors, so one run reports all):
+    the team must exist unless we may create it."""
+    if create_team or Group.objects.filter(name=team).exists():
         return []
-    return [f'team: no team named "{spec.team}" (create it first, or pass --create-team)']
+    return [f'team: no team named "{team}" (create it first, or pass --create-team)']
 
 
 @transaction.atomic
@@ -140,12 +141,15 @@ def dashboard_import(*, spec: DashboardSpec, create_team: bool = False,
         team, team_created = Group.objects.get_or_create(name=spec.team)
     else:
         team, team_created = Group.objects.get(name=spec.team), False
-    dashboard, created = Dashboard.objects.select_for_update().get_or_create(
-        team=team, name=spec.name, defaults={"refresh_seconds": spec.refresh_seconds, "created_by": user},
-    )
-    if not created:
-        dashboard.refresh_seconds = spec.refresh_seconds
-        dashboard.save(update_fields=["refresh_seconds", "updated_at"])
+    # Names match as the forms compare them, ignoring case: "Invoices on fire" is updated by "invoices on fire".
+    dashboard = Dashboard.objects.select_for_update().filter(team=team, name__iexact=spec.name).first()
+    created = dashboard is None
+    if dashboard is None:
+        dashboard = Dashboard.objects.create(team=team, name=spec.name, refresh_seconds=spec.refresh_seconds,
+                                             created_by=user)
+    else:
+        dashboard.name, dashboard.refresh_seconds = spec.name, spec.refresh_seconds
+        dashboard.save(update_fields=["name", "refresh_seconds", "updated_at"])
         dashboard.widgets.all().delete()
     Widget.objects.bulk_create(
         Widget(dashboard=dashboard, position=i, title=w.title, kind=w.kind, limit=w.limit, view=w.view)

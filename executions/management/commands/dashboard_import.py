@@ -31,8 +31,9 @@ class Command(BaseCommand):
         except json.JSONDecodeError as exc:
             raise CommandError(f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
         spec, errors = dashboard_spec_check(data)
-        if spec is not None:
-            errors = dashboard_import_errors(spec=spec, create_team=bool(options["create_team"]))
+        team = spec.team if spec is not None else data.get("team") if isinstance(data, dict) else None
+        if isinstance(team, str) and team.strip():
+            errors = [*errors, *dashboard_import_errors(team=team.strip(), create_team=bool(options["create_team"]))]
         if errors:
             for error in errors:
                 self.stderr.write(f"{source}: {error}")

@@ -105,6 +105,23 @@ def test_the_team_must_exist_unless_created(tmp_path, db):
     assert "(team created)" in out and Group.objects.filter(name="Support EU").exists()
 
 
+def test_a_missing_team_is_reported_with_the_shape_errors(tmp_path, db):
+    path = tmp_path / "board.json"
+    path.write_text(json.dumps({**DESIGN_EXAMPLE, "team": "Nobody's team", "refresh_seconds": 5}))
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="2 errors"):
+        call_command("dashboard_import", str(path), stderr=err)
+    assert "refresh_seconds: must be an integer" in err.getvalue()
+    assert 'team: no team named "Nobody\'s team"' in err.getvalue()
+
+
+def test_import_matches_a_dashboard_name_ignoring_case(tmp_path, team):
+    _import(tmp_path, DESIGN_EXAMPLE)
+    out, _ = _import(tmp_path, {**DESIGN_EXAMPLE, "name": DESIGN_EXAMPLE["name"].upper()})
+    assert out.startswith("Updated dashboard")
+    assert list(Dashboard.objects.values_list("name", flat=True)) == [DESIGN_EXAMPLE["name"].upper()]
+
+
 def test_bad_json_and_unknown_ids_are_clear_errors(tmp_path, db):
     path = tmp_path / "broken.json"
     path.write_text("{nope")
