@@ -55,8 +55,10 @@ def wall_clock() -> float:
 
 
 def _upstream_budget() -> float:
-    """How long one upstream read may take: the lock lives this long, and losers wait at most this long."""
-    return float(settings.KODEXA_CONNECT_TIMEOUT) + float(settings.KODEXA_READ_TIMEOUT) + 1.0
+    """How long one upstream read may take, retries and slow bodies included (the client enforces
+    KODEXA_TOTAL_TIMEOUT): the lock lives longer than that, so it cannot expire under a live refresh, and
+    losers wait at most that long."""
+    return float(settings.KODEXA_TOTAL_TIMEOUT) + 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +177,10 @@ def cached_read(*, key: str, fetch: Callable[[], T], fresh_for: float, keep_for:
             try:
                 return _refresh(key=key, fail_key=fail_key, fetch=fetch, fresh_for=fresh_for, keep_for=keep_for)
             finally:
-                cache.delete(lock_key)
+                # Only our own lock: had it expired and been won by another caller, deleting it would let a
+                # third one in. (Get-then-delete is not atomic, but the lock outlives any read by design.)
+                if cache.get(lock_key) == token:
+                    cache.delete(lock_key)
         if entry is not None:
             # Someone else is refreshing: serve what we have (stale-while-revalidate).
             return Cached(entry.value, entry.fetched_at, fresh_for, now=now)

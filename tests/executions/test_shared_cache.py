@@ -120,3 +120,20 @@ def test_losers_give_up_after_waiting():
     with pytest.raises(CachedReadFailed):
         cached_read(key="held", fetch=lambda: {"x": 1}, fresh_for=10, wait_for=0.2)
     assert time.monotonic() - started < 1.5
+
+
+def test_a_refresher_releases_only_its_own_lock():
+    """Had the lock expired mid-refresh and been won by another caller, that caller's lock must survive."""
+    from django.core.cache import cache
+
+    def slow_and_overtaken() -> dict:
+        cache.set("k:lock", "the next winner", timeout=30)  # ours expired; someone else took the lock
+        return {"n": 1}
+
+    cached_read(key="k", fetch=slow_and_overtaken, fresh_for=10)
+    assert cache.get("k:lock") == "the next winner"
+
+
+def test_the_refresh_lock_outlives_a_whole_upstream_call_with_retries(settings):
+    settings.KODEXA_CONNECT_TIMEOUT, settings.KODEXA_READ_TIMEOUT, settings.KODEXA_TOTAL_TIMEOUT = 3, 10, 20
+    assert shared_cache._upstream_budget() > 20
