@@ -45,6 +45,13 @@ def saved_view_list_visible(*, user: User) -> QuerySet[SavedView]:
             .select_related("owner", "team").distinct())
 
 
+def saved_view_list_for_dashboard(*, user: User, dashboard: Dashboard) -> QuerySet[SavedView]:
+    """The views a user may put on a team's dashboard: their own, and those shared with that team (not those
+    shared with their other teams, which this team may not know)."""
+    return (SavedView.objects.filter(Q(owner=user) | Q(team_id=dashboard.team_id))
+            .select_related("owner", "team").distinct())
+
+
 @dataclass(frozen=True, slots=True)
 class SavedViewRow:
     saved_view: SavedView

@@ -152,7 +152,7 @@ def dashboard_edit(request: HttpRequest, dashboard_id: int) -> HttpResponse:
 
 def _edit_page(request: HttpRequest, dashboard: Dashboard, *, settings_form: DashboardSettingsForm | None = None,
                add_form: WidgetAddForm | None = None, status: int = 200) -> HttpResponse:
-    saved_views = selectors.saved_view_list_visible(user=request.user)
+    saved_views = selectors.saved_view_list_for_dashboard(user=request.user, dashboard=dashboard)
     add_form = add_form or WidgetAddForm(saved_views=saved_views, assistants=assistant_list_or_empty(),
                                          initial={"kind": WidgetKind.COUNT, "limit": 10})
     widgets = [(w, WidgetEditForm(initial={"title": w.title, "kind": w.kind, "limit": w.limit}, prefix=f"w{w.pk}"))
@@ -175,7 +175,8 @@ def dashboard_delete(request: HttpRequest, dashboard_id: int) -> HttpResponse:
 @require_POST
 def widget_add(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     dashboard = selectors.dashboard_get_visible(user=request.user, dashboard_id=dashboard_id)
-    form = WidgetAddForm(request.POST, saved_views=selectors.saved_view_list_visible(user=request.user),
+    form = WidgetAddForm(request.POST,
+                         saved_views=selectors.saved_view_list_for_dashboard(user=request.user, dashboard=dashboard),
                          assistants=assistant_list_or_empty())
     if not form.is_valid():
         messages.error(request, "The widget was not added: fix the fields marked below.")

@@ -115,6 +115,23 @@ def test_saved_views_page_lists_visible_views(private_view, shared_view, member2
     assert "Rename" not in content  # not the owner
 
 
+def test_only_views_this_team_may_know_can_go_on_its_dashboard(dashboard, member, private_view, shared_view,
+                                                                  django_user_model):
+    from django.contrib.auth.models import Group
+
+    other_team = Group.objects.create(name="Another team")
+    member.groups.add(other_team)
+    elsewhere = SavedView.objects.create(owner=django_user_model.objects.create_user("stranger"), name="Theirs",
+                                         team=other_team, view={"status": ["FAILED"]})
+    client = _client(member)
+    page = client.get(reverse("dashboards:edit", args=[dashboard.pk])).content.decode()
+    assert "Team running" in page and "Mine" in page and "Theirs" not in page
+    add = reverse("dashboards:widget_add", args=[dashboard.pk])
+    response = client.post(add, {"title": "Leak", "kind": "count", "limit": 10, "saved_view": elsewhere.pk})
+    assert response.status_code == 400
+    assert not dashboard.widgets.filter(title="Leak").exists()
+
+
 def test_create_a_dashboard_and_build_it(member, team, shared_view):
     client = _client(member)
     response = client.post(reverse("dashboards:list"), {"name": "Ops", "team": team.pk, "refresh_seconds": 15})
