@@ -119,3 +119,34 @@ def test_execution_page_shows_its_activity_to_every_user(viewer_client, kodexa, 
                        request_event=requested, upstream_status=503, details={"message": "Not cancelled."})
     body = viewer_client.get(reverse("executions:detail", args=[execution["id"]])).content.decode()
     assert "customer asked" in body and "Cancel failed" in body and "503" in body
+
+
+def test_time_range_filters(auditor_client, operator):
+    import time_machine
+
+    with time_machine.travel("2026-01-01 10:00Z", tick=False):
+        early = audit_event_append(action=AuditAction.CANCEL_DENIED, actor=operator, execution_id=EXEC_A)
+    with time_machine.travel("2026-01-02 10:00Z", tick=False):
+        late = audit_event_append(action=AuditAction.CANCEL_DENIED, actor=operator, execution_id=EXEC_B)
+    in_range = set(_ids(auditor_client.get(reverse("audit:list"), {"since": "2026-01-02"})))
+    assert late.pk in in_range and early.pk not in in_range
+    assert _ids(auditor_client.get(reverse("audit:list"), {"until": "2026-01-02"})) == [early.pk]
+    assert _ids(auditor_client.get(reverse("audit:list"), {"since": "2026-01-01T09:00",
+                                                           "until": "2026-01-01T11:00"})) == [early.pk]
+    backwards = auditor_client.get(reverse("audit:list"), {"since": "2026-01-02", "until": "2026-01-01"})
+    assert backwards.status_code == 400 and "Must be later than" in backwards.content.decode()
+
+
+def test_the_admin_shows_events_but_cannot_add_change_or_delete_them(client, django_user_model, history):
+    admin = django_user_model.objects.create_superuser("root", password="root-pass-123")
+    client.force_login(admin)
+    event = history["requested"]
+    assert client.get(reverse("admin:executions_auditevent_changelist")).status_code == 200
+    page = client.get(reverse("admin:executions_auditevent_change", args=[event.pk]))
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert client.get(reverse("admin:executions_auditevent_add")).status_code == 403
+    assert client.post(reverse("admin:executions_auditevent_change", args=[event.pk]),
+                       {"reason": "rewritten"}).status_code == 403
+    assert client.post(reverse("admin:executions_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code \
+        == 403
+    assert AuditEvent.objects.get(pk=event.pk).reason == event.reason
