@@ -169,3 +169,29 @@ def test_bulk_cancel_is_bounded(operator):
     with pytest.raises(ValueError, match="1 to 100"):
         execution_cancel_bulk(user=operator, execution_ids=[f"id-{i}" for i in range(101)], reason=REASON,
                               meta=META, token=cancel_token_new())
+
+
+@pytest.mark.parametrize(("maybe_sent", "outcome"), [(False, CancelOutcome.FAILED), (True, CancelOutcome.UNKNOWN)])
+def test_a_connection_lost_on_the_put_after_a_good_read(kodexa, operator, monkeypatch, maybe_sent, outcome):
+    """Refused (never sent): failed, safe to retry. Broken after sending: unknown, Kodexa may have applied it."""
+    from executions.kodexa import KodexaConnectionError
+    from executions.services import cancel as cancel_service
+
+    real = cancel_service.kodexa_client()
+
+    class PutFails:
+        get_execution = staticmethod(real.get_execution)
+
+        @staticmethod
+        def cancel_execution(execution_id: str, **kwargs: object) -> None:
+            raise KodexaConnectionError("Could not connect to Kodexa", maybe_sent=maybe_sent, elapsed_ms=1.0)
+
+    monkeypatch.setattr(cancel_service, "kodexa_client", lambda: PutFails)
+    execution_id = _running(kodexa)
+    result = _cancel(operator, execution_id)
+    assert result.outcome is outcome
+    requested, recorded = _events(execution_id)
+    assert requested.action == AuditAction.CANCEL_REQUESTED and recorded.request_event_id == requested.pk
+    assert recorded.action == {CancelOutcome.FAILED: AuditAction.CANCEL_FAILED,
+                               CancelOutcome.UNKNOWN: AuditAction.CANCEL_UNKNOWN}[outcome]
+    assert "Could not connect" in recorded.error and kodexa.api_key not in recorded.error
