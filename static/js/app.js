@@ -17,17 +17,21 @@
     return "";
   }
 
-  // <time datetime="..." data-local> shows the viewer's local time, UTC stays on hover (title).
+  // <time datetime="..." data-local> shows the viewer's local time, UTC on hover (title); data-relative shows
+  // "3 min ago" with both on hover.
   function localizeTimes(root) {
     root.querySelectorAll("time[datetime]").forEach(function (el) {
       var date = new Date(el.getAttribute("datetime"));
       if (isNaN(date.getTime())) { return; }
+      var utc = date.toISOString().slice(0, 19).replace("T", " ") + " UTC";
       if (el.hasAttribute("data-relative")) {
+        // "3 min ago" in the cell; the viewer's own clock time, and UTC, on hover.
         el.textContent = relative(date);
+        el.title = absoluteFormat.format(date) + " (" + utc + ")";
       } else if (el.hasAttribute("data-local")) {
         el.textContent = absoluteFormat.format(date);
+        el.title = utc;
       }
-      if (!el.title) { el.title = date.toISOString().replace(".000Z", "Z") + " (UTC)"; }
     });
   }
 

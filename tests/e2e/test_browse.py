@@ -32,11 +32,14 @@ def test_a_running_execution_progresses_without_a_reload(page, live_server, kode
     expect(page).to_have_url(re.compile(execution["id"]))
     progress = page.get_by_test_id("progress").locator("progress")
     before = progress.get_attribute("value")
+    updated = page.locator("#live-status time")
+    updated_before = updated.get_attribute("datetime")
     page.evaluate("window.__notReloaded = true")
     kodexa.control.advance(25)  # simulated time: the pipeline moves on
     expect(progress).not_to_have_attribute("value", before, timeout=15_000)
     assert page.evaluate("window.__notReloaded") is True
     expect(page.locator("#live-status")).to_contain_text("updated")
+    assert updated.get_attribute("datetime") != updated_before  # "last updated" moved with the data
     assert console_errors == []
 
 
@@ -47,3 +50,19 @@ def test_follow_a_parent_link(page, live_server, kodexa, viewer, login):
     page.locator("[data-parent-link]").click()
     expect(page).to_have_url(re.compile(child["parentExecutionId"]))
     expect(page.get_by_test_id("children")).to_contain_text(child["id"][:8])
+
+
+@pytest.mark.browser_context_args(timezone_id="Asia/Kolkata", locale="en-GB")
+def test_times_are_in_the_viewers_timezone_with_utc_on_hover(page, live_server, kodexa, viewer, login):
+    """UTC+05:30: no whole-hour offset, so a time that was merely relabelled could not pass."""
+    execution = kodexa.control.add_execution(status="SUCCEEDED", createdOn="2026-03-04T10:00:00Z",
+                                             _sim={"lifecycle": False})
+    login("viewer", "viewer-pass-123")
+    page.goto(f"{live_server.url}/executions/{execution['id']}/")
+    created = page.locator('time[datetime="2026-03-04T10:00:00Z"][data-local]').first
+    expect(created).to_contain_text("15:30:00")
+    expect(created).to_have_attribute("title", "2026-03-04 10:00:00 UTC")
+    page.goto(f"{live_server.url}/executions/?q={execution['id'][:8]}&created_after=2026-03-04T00:00")
+    relative = page.locator('time[datetime="2026-03-04T10:00:00Z"][data-relative]').first
+    expect(relative).to_contain_text("ago")
+    expect(relative).to_have_attribute("title", re.compile(r"15:30:00.*\(2026-03-04 10:00:00 UTC\)"))
