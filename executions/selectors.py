@@ -5,20 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from executions import near_cache
+from executions import last_good, near_cache
 from executions.concurrency import run_parallel
 from executions.kodexa import (
     AnyOf,
     Assistant,
     Execution,
     ExecutionField,
+    KodexaAuthError,
     KodexaError,
     KodexaNotFound,
     Page,
     StatusMessage,
 )
 from executions.queries import ExecutionQuery
+from executions.shared_cache import cache_key
 from executions.upstream import KodexaNotConfigured, kodexa_client
 
 NAME_TTL = 600  # names change rarely
@@ -53,11 +56,20 @@ class ExecutionRow:
 
 
 @dataclass(frozen=True, slots=True)
+class Stale:
+    """The page shows what the panel last saw, because the live read failed with `error`."""
+
+    since: datetime
+    error: KodexaError
+
+
+@dataclass(frozen=True, slots=True)
 class ExecutionListing:
     rows: tuple[ExecutionRow, ...]
     page: Page[Execution]
     query: ExecutionQuery
     assistants: tuple[Assistant, ...] = ()
+    stale: Stale | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +77,7 @@ class ExecutionDetail:
     execution: Execution
     assistant: Ref | None
     family: Ref | None
+    stale: Stale | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +106,10 @@ def _assistant_ref(assistant: Assistant) -> Ref:
     return Ref(id=assistant.id, label=assistant.name)
 
 
-def refs_resolve(*, assistant_ids: Iterable[str], family_ids: Iterable[str]) -> dict[str, Ref]:
+def refs_resolve(*, assistant_ids: Iterable[str], family_ids: Iterable[str],
+                 cached_only: bool = False) -> dict[str, Ref]:
     """Names for every id, from the cache (near, then shared); the misses are fetched in parallel, never one
-    by one.
+    by one (or, `cached_only`, while Kodexa is failing anyway, marked unavailable without asking).
 
     A 404 is cached briefly as unknown; any other failure shows the id marked unavailable, not cached.
     """
@@ -105,7 +119,9 @@ def refs_resolve(*, assistant_ids: Iterable[str], family_ids: Iterable[str]) -> 
         return {}
     found: dict[str, Ref] = near_cache.get_many(wanted)
     missing = [key for key in wanted if key not in found]
-    if missing:
+    if missing and cached_only:
+        found.update({key: Ref(id=wanted[key], known=False, unavailable=True) for key in missing})
+    elif missing:
         client = kodexa_client()
 
         def fetch(key: str):  # type: ignore[no-untyped-def]
@@ -152,11 +168,12 @@ def assistant_list_or_empty() -> tuple[Assistant, ...]:
         return ()
 
 
-def _rows(executions: Iterable[Execution]) -> tuple[ExecutionRow, ...]:
+def _rows(executions: Iterable[Execution], *, cached_only: bool = False) -> tuple[ExecutionRow, ...]:
     executions = tuple(executions)
     refs = refs_resolve(
         assistant_ids=(e.assistant_id for e in executions if e.assistant_id),
         family_ids=(e.document_family_id for e in executions if e.document_family_id),
+        cached_only=cached_only,
     )
     return tuple(
         ExecutionRow(
@@ -170,13 +187,20 @@ def _rows(executions: Iterable[Execution]) -> tuple[ExecutionRow, ...]:
 
 # --- executions ---------------------------------------------------------------------------------------
 
-def execution_list(*, query: ExecutionQuery, with_assistants: bool = False,
+def _may_show_stale(result: object) -> bool:
+    """A failed read may be answered with what the panel last saw, unless Kodexa said the thing is gone, or
+    refused the panel's key (a misconfiguration must be loud, not papered over with old data)."""
+    return isinstance(result, KodexaError) and not isinstance(result, KodexaNotFound | KodexaAuthError)
+
+
+def execution_list(*, query: ExecutionQuery, with_assistants: bool = False, stale_ok: bool = True,
                    meanwhile: Callable[[], object] | None = None) -> ExecutionListing:
     """One page of executions with names: one upstream call when the name cache is warm.
 
     `with_assistants` also returns every assistant (for the filter's select), read in parallel with the page,
     so a cold cache costs two round trips of time (page and assistants, then unknown document families).
-    `meanwhile` runs in the caller's thread while Kodexa answers (see run_parallel).
+    `meanwhile` runs in the caller's thread while Kodexa answers (see run_parallel). When the read fails, the
+    last good copy of the same query is returned marked stale, if there is one and `stale_ok`.
     """
     def page_read() -> Page[Execution]:
         return kodexa_client().list_executions(page=query.page, page_size=query.page_size,
@@ -185,10 +209,21 @@ def execution_list(*, query: ExecutionQuery, with_assistants: bool = False,
     page, *rest = run_parallel([page_read, assistant_list_or_empty] if with_assistants else [page_read],
                                meanwhile=meanwhile)
     assistants = rest[0] if rest else ()
-    if isinstance(page, BaseException):
-        raise page
     if isinstance(assistants, BaseException):  # assistant_list_or_empty only lets bugs through
         raise assistants
+    key = cache_key("last-good:executions", {"view": query.to_params()})
+    if stale_ok and _may_show_stale(page):
+        kept = last_good.recall(key, lambda data: Page.from_api(data, Execution.from_api, page=query.page,
+                                                                page_size=query.page_size))
+        if kept is None:
+            raise page
+        return ExecutionListing(rows=_rows(kept[0].items, cached_only=True), page=kept[0], query=query,
+                                assistants=tuple(assistants), stale=Stale(since=kept[1], error=page))
+    if isinstance(page, BaseException):
+        raise page
+    last_good.remember(key, {"content": [e.raw for e in page.items], "size": page.size,
+                             "totalElements": page.total_elements, "totalPages": page.total_pages,
+                             "last": page.last})
     return ExecutionListing(rows=_rows(page.items), page=page, query=query, assistants=tuple(assistants))
 
 
@@ -196,16 +231,28 @@ def execution_get(*, execution_id: str, meanwhile: Callable[[], object] | None =
     """One execution with its names: one upstream call when the name cache is warm. `meanwhile` runs in the
     caller's thread while Kodexa answers (see run_parallel)."""
     [execution] = run_parallel([lambda: kodexa_client().get_execution(execution_id)], meanwhile=meanwhile)
-    if isinstance(execution, BaseException):
+    key = cache_key("last-good:execution", {"id": execution_id})
+    stale = None
+    if _may_show_stale(execution):
+        kept = last_good.recall(key, Execution.from_api)
+        if kept is None:
+            raise execution
+        stale = Stale(since=kept[1], error=execution)
+        execution = kept[0]
+    elif isinstance(execution, BaseException):
         raise execution
+    else:
+        last_good.remember(key, execution.raw)
     refs = refs_resolve(
         assistant_ids=[execution.assistant_id] if execution.assistant_id else [],
         family_ids=[execution.document_family_id] if execution.document_family_id else [],
+        cached_only=stale is not None,
     )
     return ExecutionDetail(
         execution=execution,
         assistant=refs.get(execution.assistant_id) if execution.assistant_id else None,
         family=refs.get(execution.document_family_id) if execution.document_family_id else None,
+        stale=stale,
     )
 
 

@@ -47,6 +47,16 @@ def _upstream_problem(request: HttpRequest, exc: KodexaError | KodexaNotConfigur
     return response
 
 
+def _note_stale(stale: selectors.Stale | None, context: dict[str, object]) -> None:
+    """A page built from what the panel last saw says so, and its 'updated' time is when that was live."""
+    if stale is None:
+        return
+    problem = describe_upstream_error(stale.error)
+    log_upstream_problem(stale.error, problem)
+    context["stale_problem"] = problem
+    context["now"] = stale.since
+
+
 @require_GET
 def execution_list(request: HttpRequest) -> HttpResponse:
     form = ExecutionFilterForm(request.GET)
@@ -73,7 +83,9 @@ def execution_list(request: HttpRequest) -> HttpResponse:
             context["teams"] = list(request.user.groups.all())
 
     try:
-        listing = selectors.execution_list(query=query, with_assistants=not request.htmx, meanwhile=database_reads)
+        # An htmx refresh that fails keeps the rows already on screen (and says so) rather than older ones.
+        listing = selectors.execution_list(query=query, with_assistants=not request.htmx, stale_ok=not request.htmx,
+                                           meanwhile=database_reads)
     except KodexaNotFound as exc:
         # The list itself cannot be "not found": Kodexa has no such route, so KODEXA_URL is probably wrong.
         return _upstream_problem(request, KodexaBadResponse("Kodexa has no execution list at this address",
@@ -83,6 +95,7 @@ def execution_list(request: HttpRequest) -> HttpResponse:
         return _upstream_problem(request, exc, "executions/list.html", context)
     form.offer_assistants(listing.assistants)
     context["listing"] = listing
+    _note_stale(listing.stale, context)
     template = "executions/_results.html" if request.htmx else "executions/list.html"
     return render(request, template, context)
 
@@ -106,6 +119,7 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
         raise Http404(f"Kodexa does not know execution {execution_id}.") from None
     except (KodexaError, KodexaNotConfigured) as exc:
         return _upstream_problem(request, exc, "executions/detail.html", context)
+    _note_stale(context["detail"].stale, context)
     context["kodexa_ui_link"] = _kodexa_ui_link(execution_id)
     if context["can_cancel"] and context["detail"].execution.status.is_cancellable:
         context["cancel_form"] = CancelForm(initial={"token": cancel_token_new()})

@@ -183,7 +183,8 @@ def test_htmx_refresh_returns_only_the_results(viewer_client, kodexa):
     ],
 )
 def test_upstream_failures_keep_the_layout_and_explain(viewer_client, kodexa, fault, status, text):
-    viewer_client.get(URL)  # warm names so the failure hits the list call
+    # Names warmed with another query: the failure hits the list call, and this query has no last good copy.
+    viewer_client.get(URL, {"sort": "createdOn,asc"})
     kodexa.control.add_fault("GET /api/executions", **fault)
     response = viewer_client.get(URL)
     body = response.content.decode()
@@ -218,3 +219,20 @@ def test_htmx_refresh_failure_keeps_the_old_rows(viewer_client, kodexa):
     assert response.status_code == 200
     assert response["HX-Reswap"] == "none"
     assert 'hx-swap-oob="true"' in response.content.decode()
+
+
+def test_a_failing_kodexa_shows_the_last_good_list_marked_stale(viewer_client, kodexa):
+    from executions import last_good
+
+    first = viewer_client.get(URL)
+    rows = re.findall(r'data-execution-id="([^"]+)"', first.content.decode())
+    assert rows
+    last_good.flush()
+    kodexa.control.add_fault("GET /api/executions", status=503, times=-1)
+    response = viewer_client.get(URL)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-testid="stale-banner"' in body and "showing what the panel last saw" in body
+    assert re.findall(r'data-execution-id="([^"]+)"', body) == rows
+    other = viewer_client.get(URL, {"status": "FAILED"})  # never seen: nothing to fall back on
+    assert other.status_code == 502 and "stale-banner" not in other.content.decode()

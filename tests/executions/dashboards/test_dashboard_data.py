@@ -91,3 +91,24 @@ def test_an_outage_with_no_data_ever_shows_the_error(kodexa, dashboard, member):
     assert response.status_code == 200
     assert content.count("Kodexa had an internal error (HTTP 500)") == 3
     assert "Stale since" not in content
+
+
+def test_while_the_breaker_is_open_the_dashboard_shows_its_last_data_without_calling(kodexa, dashboard, member,
+                                                                                     clock):
+    from executions.circuit import FAILURE_THRESHOLD
+    from executions.kodexa import KodexaServerError
+    from executions.upstream import kodexa_client
+
+    client = Client()
+    client.force_login(member)
+    url = reverse("dashboards:detail", args=[dashboard.pk])
+    assert "Stale since" not in client.get(url).content.decode()
+    kodexa.control.add_fault("GET /api/account/me", status=500, times=-1)
+    for _ in range(FAILURE_THRESHOLD):
+        with pytest.raises(KodexaServerError):
+            kodexa_client().get_account()
+    reset_calls(kodexa)
+    clock["offset"] = 120  # every widget is due for a refresh
+    content = client.get(url).content.decode()
+    assert content.count("Stale since") == 3 and 'class="big-number"' in content
+    assert upstream_calls(kodexa) == 0
