@@ -78,7 +78,7 @@ def forget_local_state() -> None:
 
 def _record_failure() -> None:
     forget_local_state()
-    cache.add(_FAILURES, 0, FAILURE_WINDOW + OPEN_SECONDS * 4)
+    cache.add(_FAILURES, 0, FAILURE_WINDOW)  # the window starts with its first failure
     try:
         failures = cache.incr(_FAILURES)
     except ValueError:  # expired between add and incr
