@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.checks import Error, Warning, register
 
 from executions.kodexa import FilterDialect
+from executions.kodexa.client import SORT_SEPARATORS
 
 
 def _is_loopback(host: str) -> bool:
@@ -41,4 +42,6 @@ def kodexa_settings_check(app_configs: object, **kwargs: object) -> list[Error |
             problems.append(Warning("KODEXA_API_KEY is not set.", id="executions.W002"))
     if settings.KODEXA_FILTER_DIALECT not in {d.value for d in FilterDialect}:
         problems.append(Error("KODEXA_FILTER_DIALECT must be 'spring' or 'eq'.", id="executions.E004"))
+    if settings.KODEXA_SORT_SEPARATOR not in SORT_SEPARATORS:
+        problems.append(Error("KODEXA_SORT_SEPARATOR must be ',' or ':'.", id="executions.E005"))
     return problems

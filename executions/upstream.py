@@ -29,5 +29,6 @@ def kodexa_client() -> KodexaClient:
         read_timeout=settings.KODEXA_READ_TIMEOUT,
         total_timeout=settings.KODEXA_TOTAL_TIMEOUT,
         dialect=FilterDialect(settings.KODEXA_FILTER_DIALECT),
+        sort_separator=settings.KODEXA_SORT_SEPARATOR,
         request_id_provider=current_request_id,
     ))

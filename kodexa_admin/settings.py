@@ -202,6 +202,7 @@ KODEXA_READ_TIMEOUT = env.float("KODEXA_READ_TIMEOUT", default=10.0)
 # Whole budget of one call, retries and a slowly trickling body included; below gunicorn's worker timeout.
 KODEXA_TOTAL_TIMEOUT = env.float("KODEXA_TOTAL_TIMEOUT", default=20.0)
 KODEXA_FILTER_DIALECT = env("KODEXA_FILTER_DIALECT", default="spring")
+KODEXA_SORT_SEPARATOR = env("KODEXA_SORT_SEPARATOR", default=",")
 KODEXA_UI_URL = env("KODEXA_UI_URL", default="")
 # Set by `make run` when the panel talks to the bundled stand-in, so every page says the data is fake.
 KODEXA_DEMO = env.bool("KODEXA_DEMO", default=False)

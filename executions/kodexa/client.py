@@ -88,6 +88,8 @@ class _Result:
     retries: int
 
 
+SORT_SEPARATORS = (",", ":")
+
 class KodexaClient:
     """Typed access to the Kodexa executions API. Safe to share across threads."""
 
@@ -100,6 +102,7 @@ class KodexaClient:
         read_timeout: float = 10.0,
         total_timeout: float = 20.0,
         dialect: FilterDialect | str = FilterDialect.SPRING,
+        sort_separator: str = ",",
         max_body_bytes: int = 5_000_000,
         max_retries: int = 3,
         backoff_factor: float = 0.3,
@@ -119,6 +122,8 @@ class KodexaClient:
         ):
             if not value > 0:
                 raise ValueError(f"{name} must be positive")
+        if sort_separator not in SORT_SEPARATORS:
+            raise ValueError("sort_separator must be ',' (field,dir) or ':' (field:dir)")
         if max_body_bytes < 1 or max_retries < 0 or pool_size < 1:
             raise ValueError("max_body_bytes and pool_size must be positive, max_retries >= 0")
         parts = urlsplit(self.base_url)
@@ -128,6 +133,7 @@ class KodexaClient:
         self.read_timeout = float(read_timeout)
         self.total_timeout = float(total_timeout)
         self.dialect = FilterDialect(dialect)
+        self.sort_separator = sort_separator
         self.max_body_bytes = int(max_body_bytes)
         self.max_retries = int(max_retries)
         self.backoff_factor = float(backoff_factor)
@@ -224,7 +230,7 @@ class KodexaClient:
             ("pageSize", str(page_size)),
             ("query", _query_text(query)),
         ]
-        params += [("sort", _sort_param(s)) for s in sort]
+        params += [("sort", _sort_param(s, self.sort_separator)) for s in sort]
         filter_text = build_filter(filters, self.dialect)
         if filter_text:
             params.append(("filter", filter_text))
@@ -565,13 +571,14 @@ def _query_text(query: str | None) -> str:
     return text
 
 
-def _sort_param(spec: str) -> str:
-    """`field,dir` from `field,dir`, `field:dir` or `field`; the field must be on the allowlist."""
+def _sort_param(spec: str, separator: str = ",") -> str:
+    """`field,dir` (or `field:dir`) from `field,dir`, `field:dir` or `field`; the field must be on the
+    allowlist. The v2 reference shows `field,dir`, Kodexa's own CLI notes `field:dir` (kodexa-api.md 3.1)."""
     match = _SORT.fullmatch(spec) if isinstance(spec, str) else None
     if match is None:
         raise ValueError("sort must look like 'field,asc' or 'field:desc'")
     field_name = ExecutionField(match["field"]).value  # ValueError off the allowlist
-    return f"{field_name},{(match['dir'] or 'asc').lower()}"
+    return f"{field_name}{separator}{(match['dir'] or 'asc').lower()}"
 
 
 def _cancel_body(data: Any) -> Execution | None:

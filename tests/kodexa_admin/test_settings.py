@@ -41,3 +41,13 @@ def test_plain_http_kodexa_url_is_refused_unless_loopback():
     assert credentials.returncode != 0 and "executions.E003" in credentials.stderr
     allowed = _run("check", KODEXA_URL="http://127.0.0.1:8765", **base)
     assert allowed.returncode == 0, allowed.stderr
+
+
+def test_an_unknown_filter_dialect_or_sort_separator_is_refused_at_start():
+    base = {"DJANGO_SETTINGS_MODULE": "kodexa_admin.settings", "DJANGO_DEBUG": "true", "KODEXA_API_KEY": "k",
+            "KODEXA_URL": "http://127.0.0.1:8765"}
+    dialect = _run("check", KODEXA_FILTER_DIALECT="rsql", **base)
+    assert dialect.returncode != 0 and "executions.E004" in dialect.stderr
+    separator = _run("check", KODEXA_SORT_SEPARATOR=";", **base)
+    assert separator.returncode != 0 and "executions.E005" in separator.stderr
+    assert _run("check", KODEXA_SORT_SEPARATOR=":", **base).returncode == 0

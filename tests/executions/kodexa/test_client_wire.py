@@ -158,6 +158,17 @@ def test_list_executions_query_parameters(client: KodexaClient, rsps: responses.
     assert "sort=createdOn%2Cdesc" in qs and "sort=status%2Casc" in qs
 
 
+def test_the_sort_separator_is_configurable(rsps: responses.RequestsMock) -> None:
+    rsps.get(LIST_URL, json=page([execution()]))
+    colon = KodexaClient(BASE, KEY, sort_separator=":")
+    colon.list_executions(sort=["createdOn,desc", "status"])
+    colon.close()
+    qs = rsps.calls[0].request.url.split("?", 1)[1]
+    assert "sort=createdOn%3Adesc" in qs and "sort=status%3Aasc" in qs
+    with pytest.raises(ValueError, match="sort_separator"):
+        KodexaClient(BASE, KEY, sort_separator=";")
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
