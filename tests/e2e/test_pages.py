@@ -16,13 +16,20 @@ def superuser(django_user_model, roles):  # type: ignore[no-untyped-def]
 
 
 def test_main_pages_are_clean_in_light_and_dark(page, live_server, kodexa, superuser, login, console_errors):
+    from django.contrib.auth.models import Group
+
+    from executions.models import Dashboard, Widget
+
     running = sim_execution(kodexa, "status:'RUNNING'")["id"]
     failed = sim_execution(kodexa, "status:'FAILED'")["id"]
+    board = Dashboard.objects.create(name="Support", team=Group.objects.create(name="Support"))
+    for position, kind in enumerate(("count", "table", "status_breakdown")):
+        Widget.objects.create(dashboard=board, position=position, title=kind, kind=kind, view={"status": ["RUNNING"]})
     axe = Axe()
     page.goto(f"{live_server.url}/accounts/login/")
     problems: dict[str, list[str]] = {}
-    pages = ["/executions/", "/executions/?status=RUNNING&live=1", f"/executions/{running}/",
-             f"/executions/{failed}/", "/audit/", "/dashboards/", "/views/"]
+    pages = ["/", "/executions/", "/executions/?status=RUNNING&live=1", f"/executions/{running}/",
+             f"/executions/{failed}/", "/audit/", "/dashboards/", f"/dashboards/{board.pk}/edit/", "/views/"]
     login("root", "root-pass-123")
     for theme in ("light", "dark"):
         page.emulate_media(color_scheme=theme)
