@@ -66,3 +66,27 @@ def test_times_are_in_the_viewers_timezone_with_utc_on_hover(page, live_server, 
     relative = page.locator('time[datetime="2026-03-04T10:00:00Z"][data-relative]').first
     expect(relative).to_contain_text("ago")
     expect(relative).to_have_attribute("title", re.compile(r"15:30:00.*\(2026-03-04 10:00:00 UTC\)"))
+
+
+def test_live_refresh_pauses_while_the_tab_is_hidden(page, live_server, kodexa, viewer, login):
+    execution = kodexa.control.add_execution(status="RUNNING", description="watched in the background")
+    login("viewer", "viewer-pass-123")
+    polls: list[str] = []
+    page.on("request", lambda request: polls.append(request.url) if "part=live" in request.url else None)
+    page.goto(f"{live_server.url}/executions/{execution['id']}/")
+    page.wait_for_timeout(4_000)
+    assert polls, "a running execution polls every 3 s"
+
+    def set_visibility(state: str) -> None:
+        page.evaluate("""state => {
+            Object.defineProperty(document, "visibilityState", {configurable: true, get: () => state});
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""", state)
+
+    set_visibility("hidden")
+    page.wait_for_timeout(500)  # a request already in flight may still land
+    hidden_from = len(polls)
+    page.wait_for_timeout(7_000)  # two polling periods and more
+    assert len(polls) == hidden_from, "no polling while hidden"
+    with page.expect_request(lambda request: "part=live" in request.url, timeout=2_000):
+        set_visibility("visible")  # back: refreshed at once, not at the next tick
