@@ -19,8 +19,10 @@ from executions.kodexa import (
     KodexaServerError,
     KodexaTimeout,
 )
+from executions.kodexa.urls import ROUTE_ASSISTANTS, ROUTE_EXECUTIONS
 from executions.upstream import KodexaNotConfigured
 
+_COLLECTION_PATHS = frozenset({ROUTE_EXECUTIONS, ROUTE_ASSISTANTS})
 logger = logging.getLogger("executions.upstream")
 
 
@@ -43,6 +45,10 @@ def describe_upstream_error(exc: KodexaError | KodexaNotConfigured) -> UpstreamP
         return UpstreamProblem("Panel misconfigured", f"Kodexa refused the panel's API key (HTTP {exc.status}). "
                                "This is not something you can fix from here: ask the panel's administrator to "
                                "check KODEXA_API_KEY.", 503, retryable=False, misconfigured=True)
+    if isinstance(exc, KodexaNotFound) and exc.path in _COLLECTION_PATHS:
+        # A list cannot be "not found": Kodexa has these routes, so KODEXA_URL probably points elsewhere.
+        return UpstreamProblem("Kodexa answered unexpectedly", "Kodexa has no such list at this address (HTTP "
+                               "404). Check KODEXA_URL.", 502, misconfigured=True)
     if isinstance(exc, KodexaNotFound):
         return UpstreamProblem("Not found", "Kodexa does not know this.", 404, retryable=False)
     if isinstance(exc, KodexaRateLimited):

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from executions import audit_queries, selectors
 from executions.forms import BulkCancelForm, BulkSelectionForm, CancelForm, ExecutionFilterForm
-from executions.kodexa import KodexaBadResponse, KodexaError, KodexaNotFound
+from executions.kodexa import KodexaError, KodexaNotFound
 from executions.problems import describe_upstream_error, log_upstream_problem
 from executions.queries import ExecutionQuery
 from executions.services.audit import RequestMeta
@@ -86,10 +86,6 @@ def execution_list(request: HttpRequest) -> HttpResponse:
         # An htmx refresh that fails keeps the rows already on screen (and says so) rather than older ones.
         listing = selectors.execution_list(query=query, with_assistants=not request.htmx, stale_ok=not request.htmx,
                                            meanwhile=database_reads)
-    except KodexaNotFound as exc:
-        # The list itself cannot be "not found": Kodexa has no such route, so KODEXA_URL is probably wrong.
-        return _upstream_problem(request, KodexaBadResponse("Kodexa has no execution list at this address",
-                                                            status=exc.status), "executions/list.html", context)
     except (KodexaError, KodexaNotConfigured) as exc:
         form.offer_assistants(selectors.assistant_list_or_empty())
         return _upstream_problem(request, exc, "executions/list.html", context)
