@@ -337,6 +337,7 @@ class KodexaClient:
         retries = 0
         outcome: str = "?"
         call_deadline.value = deadline
+        call_deadline.attempt_floor = self.connect_timeout
         try:
             response = self._send(method, url, params, headers, start, route, path)
             retries = retries_used(response)

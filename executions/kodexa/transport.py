@@ -14,7 +14,8 @@ import requests
 import urllib3.exceptions as u3
 from urllib3.util.retry import Retry
 
-# The current call's overall deadline, per thread (sessions are per thread, calls are synchronous).
+# The current call's overall deadline, per thread (sessions are per thread, calls are synchronous), and
+# `attempt_floor`: the time a retry after a connect timeout needs to be worth starting (the connect timeout).
 call_deadline = threading.local()
 
 
@@ -30,6 +31,17 @@ class DeadlineRetry(Retry):
         if deadline is not None and time.monotonic() >= deadline:
             return True
         return super().is_exhausted()
+
+    def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
+                  error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> DeadlineRetry:
+        deadline: float | None = getattr(call_deadline, "value", None)
+        if isinstance(error, u3.ConnectTimeoutError) and deadline is not None:
+            # A host that ignores SYNs will most likely make the next attempt wait its whole connect timeout
+            # too: one started with less than that left (after its backoff) would overrun the deadline.
+            floor = getattr(call_deadline, "attempt_floor", 0.0)
+            if time.monotonic() + self.get_backoff_time() + floor > deadline:
+                raise u3.MaxRetryError(_pool, url or "", error) from error
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
     def sleep(self, response: Any = None) -> None:
         wait: float | None = None

@@ -336,6 +336,7 @@ def test_dashboard(client, operator, kodexa, fast_budget, other_host, fault):
 # --- connect timeout: nothing answers the TCP handshake ------------------------------------------------
 
 CONNECT_TIMEOUT = 0.5
+CONNECT_TOTAL = 1.5  # KODEXA_TOTAL_TIMEOUT for these cases: three connect timeouts would not fit
 
 
 @pytest.fixture
@@ -380,6 +381,8 @@ def _assert_connect_timeouts(caplog, *, page: bool) -> None:  # type: ignore[no-
     for record in calls:
         assert record.upstream_status == "KodexaConnectionError", record.getMessage()
         assert record.upstream_ms >= CONNECT_TIMEOUT * 1000 * 0.9, record.getMessage()
+        # No retry is started that could not connect before the deadline: the budget holds.
+        assert record.upstream_ms <= CONNECT_TOTAL * 1000 + 100, record.getMessage()
     retries = [r.getMessage() for r in caplog.records if r.name == "urllib3.connectionpool"]
     assert all("ConnectTimeoutError" in message for message in retries), retries
     if page:
@@ -391,7 +394,7 @@ def _assert_connect_timeouts(caplog, *, page: bool) -> None:  # type: ignore[no-
 def test_connect_timeout(client, operator, kodexa, fast_budget, settings, blackhole, caplog, path):
     """Every path gives up within its budget, answers with the exact "unreachable" outcome, and stays clean."""
     settings.KODEXA_CONNECT_TIMEOUT = CONNECT_TIMEOUT
-    settings.KODEXA_TOTAL_TIMEOUT = 1.5
+    settings.KODEXA_TOTAL_TIMEOUT = CONNECT_TOTAL
     execution = kodexa.control.add_execution(status="RUNNING", _sim={"lifecycle": False})["id"]
     dashboard = _make_dashboard(client, operator)  # the operator may view, cancel and see the dashboard
     caplog.set_level(logging.WARNING, logger="urllib3")

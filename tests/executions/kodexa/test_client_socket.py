@@ -240,14 +240,15 @@ def test_refused_put_is_retried_and_arrives_once(monkeypatch: pytest.MonkeyPatch
         server.server_close()
 
 
-def test_connect_timeout_against_a_full_backlog() -> None:
+@contextlib.contextmanager
+def unanswered_port() -> Iterator[int]:
+    """A port whose accept queue is full: Linux drops further SYNs, so connect() has to time out."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(0)
     port = listener.getsockname()[1]
     fillers = []
     try:
-        # Fill the accept queue; once full, Linux drops further SYNs and connect() has to time out.
         for _ in range(8):
             f = socket.socket()
             f.setblocking(False)
@@ -264,6 +265,15 @@ def test_connect_timeout_against_a_full_backlog() -> None:
             pytest.skip("this kernel accepts connections past the backlog; connect timeout not reproducible")
         finally:
             probe.close()
+        yield port
+    finally:
+        for f in fillers:
+            f.close()
+        listener.close()
+
+
+def test_connect_timeout_against_a_full_backlog() -> None:
+    with unanswered_port() as port:
         start = time.monotonic()
         with pytest.raises(KodexaConnectionError) as info:
             make_client(f"http://127.0.0.1:{port}", connect_timeout=0.2, max_retries=0).cancel_execution(
@@ -271,10 +281,18 @@ def test_connect_timeout_against_a_full_backlog() -> None:
             )
         assert info.value.maybe_sent is False
         assert time.monotonic() - start < 1.5
-    finally:
-        for f in fillers:
-            f.close()
-        listener.close()
+
+
+def test_connect_retries_never_start_an_attempt_that_would_overrun_the_deadline() -> None:
+    """Retried connect timeouts of 0.4 s in a 1.0 s budget: a third attempt, started at 0.8 s, would end at
+    1.2 s. It is not started."""
+    with unanswered_port() as port:
+        start = time.monotonic()
+        with pytest.raises(KodexaConnectionError):
+            make_client(f"http://127.0.0.1:{port}", connect_timeout=0.4, total_timeout=1.0,
+                        max_retries=5).get_execution("abc")
+        elapsed = time.monotonic() - start
+    assert 0.75 < elapsed <= 1.05, elapsed  # two attempts, and within the budget
 
 
 def test_get_retries_stop_at_the_total_deadline(upstream: tuple[str, Recorder]) -> None:
