@@ -95,19 +95,16 @@ def _copy_id_html(value: str, shown: str, link: str | None = None) -> str:
             f'aria-label="Copy id {safe}" title="Copy id">{COPY_ICON}</button></span>')
 
 
-def _execution_link_html(execution_id: str, shown: str, attrs: str = "") -> str:
-    # Ids come from Kodexa: one that is not UUID-shaped has no page here, so it is shown, not linked.
-    if is_execution_id(execution_id):
-        url = reverse("executions:detail", args=[execution_id.strip()])
-        return f'<a href="{_e(url)}" title="{_e(execution_id)}"{attrs}><code>{_e(shown)}</code></a>'
-    return f'<code class="unknown-ref" title="Not an execution id: {_e(execution_id)}">{_e(shown)}</code>'
-
-
 @register.simple_tag
-def execution_link(execution_id: str, short: bool = True, parent: bool = False) -> SafeString:
-    """A link to an execution's page, or the id as text when Kodexa sent something that is not an id."""
-    return _html(_execution_link_html(execution_id, execution_id[:8] if short else execution_id,
-                                      " data-parent-link" if parent else ""))
+def execution_link(execution_id: str, parent: bool = False) -> SafeString:
+    """A link to an execution's page by its short id, or the id as text: ids come from Kodexa, and one that
+    is not UUID-shaped has no page here."""
+    shown = _e(execution_id[:8])
+    if not is_execution_id(execution_id):
+        return _html(f'<code class="unknown-ref" title="Not an execution id: {_e(execution_id)}">{shown}</code>')
+    url = reverse("executions:detail", args=[execution_id.strip()])
+    marker = " data-parent-link" if parent else ""
+    return _html(f'<a href="{_e(url)}" title="{_e(execution_id)}"{marker}><code>{shown}</code></a>')
 
 
 @register.simple_tag
