@@ -39,8 +39,8 @@ def _fill(events: int) -> list[str]:
     """Append `events` chained events quickly (bulk inserts of correctly chained rows); returns execution ids."""
     from django.utils import timezone
 
+    from executions.audit.chain import GENESIS_HASH, canonical_payload, chain_hash
     from executions.models import AuditAction, AuditEvent
-    from executions.services.audit import GENESIS_HASH, canonical_payload, chain_hash
 
     execution_ids = [str(uuid.UUID(int=random.getrandbits(128), version=4)) for _ in
                      range(max(1, events // EXECUTIONS_PER_EVENT_BATCH))]
@@ -75,7 +75,7 @@ def _cancel_overhead(sim: SimProcess, cancels: int) -> dict[str, float]:
     from django.core.management import call_command
     from django.test import Client
 
-    from executions.services.cancel import cancel_token_new
+    from executions.cancel.services import cancel_token_new
     from kodexa_sim.control import SimControl
 
     call_command("setup_roles", verbosity=0)
@@ -137,7 +137,7 @@ def _export_peak_rss(database_url: str) -> dict[str, float]:
 
 
 def _verify() -> dict[str, float]:
-    from executions.services.audit import audit_chain_verify
+    from executions.audit.chain import audit_chain_verify
 
     t0 = time.perf_counter()
     report = audit_chain_verify(workers=os.cpu_count() or 1)  # as `manage.py audit_verify` does

@@ -102,8 +102,8 @@ def run(server: SimProcess, cache, cache_url: str, *, windows: int) -> dict[str,
     import requests
     from django.test import Client
 
-    from executions import near_cache
     from executions.dashboards import selectors
+    from executions.upstream import near_cache
 
     board, user = _dashboard()
     client = Client()

@@ -58,7 +58,7 @@ def main() -> None:
         from django.core.cache import cache
         from django.test import Client
 
-        from executions import near_cache
+        from executions.upstream import near_cache
 
         settings.DEBUG = False
         user = User.objects.create_superuser("profile", password="x")

@@ -1,4 +1,4 @@
-from executions.queries import EXECUTION_ID_PATTERN
+from executions.browse.query import EXECUTION_ID_PATTERN
 
 
 class ExecutionIdConverter:

@@ -6,8 +6,8 @@ from django.db import connections
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
-from executions.audit_triggers import install_triggers
-from executions.upstream import kodexa_client
+from executions.audit.triggers import install_triggers
+from executions.upstream.client import kodexa_client
 
 
 @receiver(setting_changed)

@@ -1,6 +1,7 @@
 from django.urls import include, path, register_converter
 
-from executions import audit_views, views
+from executions.audit import views as audit_views
+from executions.browse import views
 from executions.converters import ExecutionIdConverter
 from executions.dashboards import views as dashboard_views
 

@@ -12,7 +12,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from executions.selectors import kodexa_reachability
+from executions.browse.selectors import kodexa_reachability
 
 logger = logging.getLogger(__name__)
 

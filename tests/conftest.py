@@ -73,7 +73,7 @@ def _fresh_cache():  # type: ignore[no-untyped-def]
     """Each test starts with an empty cache (it is Redis in the CI's second run, shared by every test)."""
     from django.core.cache import cache
 
-    from executions import circuit, last_good, near_cache
+    from executions.upstream import circuit, last_good, near_cache
 
     last_good.flush()  # a copy still being written by the previous test must not land in this one's cache
     cache.clear()
@@ -104,7 +104,7 @@ def _audit_triggers(request):  # type: ignore[no-untyped-def]
         return
     from django.db import connection
 
-    from executions.audit_triggers import drop_triggers, install_triggers
+    from executions.audit.triggers import drop_triggers, install_triggers
 
     transactional = _is_transactional(request)
     request.getfixturevalue("transactional_db" if transactional else "db")

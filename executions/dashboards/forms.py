@@ -10,7 +10,8 @@ from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db.models import QuerySet
 from django.http import QueryDict
 
-from executions.forms import ExecutionFilterForm
+from executions.browse.forms import ExecutionFilterForm
+from executions.browse.query import ExecutionQuery
 from executions.kodexa import Assistant
 from executions.models import (
     REFRESH_MAX_SECONDS,
@@ -20,7 +21,6 @@ from executions.models import (
     SavedView,
     WidgetKind,
 )
-from executions.queries import ExecutionQuery
 
 NAME_MAX = 100
 

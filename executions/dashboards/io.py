@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from django.http import QueryDict
 
-from executions.forms import ExecutionFilterForm
+from executions.browse.forms import ExecutionFilterForm
+from executions.browse.query import FILTERABLE_STATUSES, ExecutionQuery
 from executions.models import REFRESH_MAX_SECONDS, REFRESH_MIN_SECONDS, WIDGET_LIMIT_MAX, WidgetKind
-from executions.queries import FILTERABLE_STATUSES, ExecutionQuery
 
 NAME_MAX = 100
 DEFAULT_REFRESH_SECONDS = 30

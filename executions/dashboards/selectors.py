@@ -12,14 +12,14 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
+from executions.browse.query import DEFAULT_SORT, FILTERABLE_STATUSES, ExecutionQuery
+from executions.browse.selectors import Ref, refs_resolve
 from executions.dashboards.io import ViewInvalid, view_to_query
 from executions.kodexa import Execution, ExecutionStatus
 from executions.models import Dashboard, SavedView, Widget, WidgetKind
-from executions.problems import UpstreamProblem
-from executions.queries import DEFAULT_SORT, FILTERABLE_STATUSES, ExecutionQuery
-from executions.selectors import Ref, refs_resolve
-from executions.shared_cache import Cached, CachedReadFailed, Read, cache_key, cached_read_many
-from executions.upstream import kodexa_client
+from executions.upstream.client import kodexa_client
+from executions.upstream.problems import UpstreamProblem
+from executions.upstream.shared_cache import Cached, CachedReadFailed, Read, cache_key, cached_read_many
 
 logger = logging.getLogger("executions.dashboards")
 ASSISTANTS_FRESH_FOR = 300  # names change rarely

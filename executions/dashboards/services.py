@@ -11,9 +11,9 @@ from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 from django.db.models import F
 
+from executions.browse.query import ExecutionQuery
 from executions.dashboards.io import DashboardSpec, dashboard_spec_dump, view_to_query
 from executions.models import Dashboard, SavedView, Widget
-from executions.queries import ExecutionQuery
 
 
 class DashboardPermissionDenied(Exception):

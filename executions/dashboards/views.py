@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from executions.browse.selectors import assistant_list_or_empty
 from executions.dashboards import selectors, services
 from executions.dashboards.forms import (
     DashboardCreateForm,
@@ -21,7 +22,6 @@ from executions.dashboards.forms import (
 )
 from executions.dashboards.io import ViewInvalid
 from executions.models import Dashboard, Widget, WidgetKind
-from executions.selectors import assistant_list_or_empty
 
 
 def _list_url(querystring: str) -> str:

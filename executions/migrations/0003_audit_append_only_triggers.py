@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from executions.audit_triggers import drop_triggers, install_triggers
+from executions.audit.triggers import drop_triggers, install_triggers
 
 
 def forwards(apps, schema_editor):  # type: ignore[no-untyped-def]

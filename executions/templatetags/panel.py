@@ -15,9 +15,9 @@ from django import template
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
+from executions.browse.query import is_execution_id
+from executions.browse.selectors import ExecutionRow
 from executions.kodexa import Execution, ExecutionStatus
-from executions.queries import is_execution_id
-from executions.selectors import ExecutionRow
 
 register = template.Library()
 COPY_ICON = mark_safe(

@@ -16,9 +16,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import IntConverter, PathConverter, StringConverter
 
+from executions.audit.chain import audit_event_append
 from executions.converters import ExecutionIdConverter
 from executions.models import AuditAction, Dashboard, SavedView, Widget
-from executions.services.audit import audit_event_append
 from tests.helpers import sim_execution
 
 pytestmark = pytest.mark.django_db
@@ -168,7 +168,7 @@ def test_an_unexpected_error_is_a_plain_500_page_with_the_request_id(viewer, kod
     def explode(**kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("secret internals /srv/app/settings.py")
 
-    monkeypatch.setattr("executions.selectors.execution_list", explode)
+    monkeypatch.setattr("executions.browse.selectors.execution_list", explode)
     client = Client(raise_request_exception=False)
     client.force_login(viewer)
     response = client.get(reverse("executions:list"))

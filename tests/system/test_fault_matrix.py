@@ -23,9 +23,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from executions.browse.query import ExecutionQuery
 from executions.dashboards.services import dashboard_create, widget_add
 from executions.models import AuditEvent
-from executions.queries import ExecutionQuery
 
 pytestmark = pytest.mark.django_db
 

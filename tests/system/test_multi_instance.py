@@ -9,11 +9,11 @@ import pytest
 import redis
 from django.contrib.auth.models import Group
 
+from executions.audit.chain import audit_chain_verify
+from executions.browse.query import ExecutionQuery
 from executions.dashboards.services import dashboard_create, widget_add
 from executions.kodexa import ExecutionStatus
 from executions.models import AuditAction, AuditEvent
-from executions.queries import ExecutionQuery
-from executions.services.audit import audit_chain_verify
 from tests.servers import Browserless, PanelServer, redis_url, shared_database_url, usable_in_production
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandParser
 
-from executions.services.reconcile import audit_reconcile
+from executions.cancel.reconcile import audit_reconcile
 
 
 class Command(BaseCommand):

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from executions.audit.chain import audit_chain_verify, export_verify
 from executions.models import AuditEvent
-from executions.services.audit import audit_chain_verify, export_verify
 
 
 class Command(BaseCommand):

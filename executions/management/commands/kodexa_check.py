@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from executions.kodexa import KodexaAuthError, KodexaError
-from executions.upstream import KodexaNotConfigured, kodexa_client
+from executions.upstream.client import KodexaNotConfigured, kodexa_client
 
 
 class Command(BaseCommand):

@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from executions import shared_cache
 from executions.dashboards import selectors
+from executions.upstream import shared_cache
 from tests.helpers import reset_calls, sim_get, upstream_calls
 
 VIEWERS = 20
@@ -95,9 +95,9 @@ def test_an_outage_with_no_data_ever_shows_the_error(kodexa, dashboard, member):
 
 def test_while_the_breaker_is_open_the_dashboard_shows_its_last_data_without_calling(kodexa, dashboard, member,
                                                                                      clock):
-    from executions.circuit import FAILURE_THRESHOLD
     from executions.kodexa import KodexaServerError
-    from executions.upstream import kodexa_client
+    from executions.upstream.circuit import FAILURE_THRESHOLD
+    from executions.upstream.client import kodexa_client
 
     client = Client()
     client.force_login(member)

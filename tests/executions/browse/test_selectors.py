@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from executions import selectors
+from executions.browse import selectors
 from tests.helpers import reset_calls, sim_execution, sim_get, upstream_calls
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.cache import cache
 
-from executions import near_cache
+from executions.upstream import near_cache
 
 
 def test_values_set_are_shared_and_kept_in_process():

@@ -10,10 +10,10 @@ import time_machine
 from django.core.cache import cache
 from django.urls import reverse
 
-from executions import circuit
-from executions.circuit import FAILURE_THRESHOLD, OPEN_SECONDS, KodexaCircuitOpen
 from executions.kodexa import KodexaNotFound, KodexaServerError
-from executions.upstream import kodexa_client
+from executions.upstream import circuit
+from executions.upstream.circuit import FAILURE_THRESHOLD, OPEN_SECONDS, KodexaCircuitOpen
+from executions.upstream.client import kodexa_client
 
 pytestmark = pytest.mark.django_db
 MISSING = "0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c99"
@@ -102,7 +102,7 @@ def test_a_cancel_during_the_pause_is_audited_as_not_sent(operator_client, kodex
 
 def test_while_paused_pages_show_what_the_panel_last_saw(viewer_client, kodexa):
     """The breaker's promise: no calls for a while, and the pages a support person had open still show data."""
-    from executions import last_good
+    from executions.upstream import last_good
     from tests.helpers import reset_calls, sim_execution
 
     execution = sim_execution(kodexa, "status:'FAILED'")

@@ -7,8 +7,8 @@ import functools
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from executions.circuit import GuardedClient
 from executions.kodexa import FilterDialect, KodexaClient
+from executions.upstream.circuit import GuardedClient
 from kodexa_admin.logging import current_request_id
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from executions.audit.chain import CHAINED_FIELDS, canonical_payload
 from executions.models import AuditAction, AuditEvent
-from executions.services.audit import CHAINED_FIELDS, canonical_payload
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 2000

@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from executions import shared_cache
 from executions.kodexa import KodexaServerError
-from executions.shared_cache import CachedReadFailed, cache_key, cached_read
+from executions.upstream import shared_cache
+from executions.upstream.shared_cache import CachedReadFailed, cache_key, cached_read
 
 
 class Upstream:

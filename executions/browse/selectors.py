@@ -7,8 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from executions import last_good, near_cache
-from executions.concurrency import run_parallel
+from executions.browse.query import ExecutionQuery
 from executions.kodexa import (
     AnyOf,
     Assistant,
@@ -20,9 +19,10 @@ from executions.kodexa import (
     Page,
     StatusMessage,
 )
-from executions.queries import ExecutionQuery
-from executions.shared_cache import cache_key
-from executions.upstream import KodexaNotConfigured, kodexa_client
+from executions.upstream import last_good, near_cache
+from executions.upstream.client import KodexaNotConfigured, kodexa_client
+from executions.upstream.pool import run_parallel
+from executions.upstream.shared_cache import cache_key
 
 NAME_TTL = 600  # names change rarely
 MISSING_TTL = 60  # a 404 is remembered briefly, so a page of unknown ids does not refetch on every view

@@ -7,8 +7,8 @@ import threading
 
 from django.core.cache import caches
 
-from executions import concurrency
-from executions.concurrency import run_parallel, submit
+from executions.upstream import pool as concurrency
+from executions.upstream.pool import run_parallel, submit
 from kodexa_admin.logging import request_id_var
 
 

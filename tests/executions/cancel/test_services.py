@@ -6,9 +6,8 @@ import time
 
 import pytest
 
-from executions.models import AuditAction, AuditEvent
-from executions.services.audit import RequestMeta, audit_chain_verify
-from executions.services.cancel import (
+from executions.audit.chain import RequestMeta, audit_chain_verify
+from executions.cancel.services import (
     CancelNotAllowed,
     CancelOutcome,
     CancelReason,
@@ -17,6 +16,7 @@ from executions.services.cancel import (
     execution_cancel,
     execution_cancel_bulk,
 )
+from executions.models import AuditAction, AuditEvent
 from tests.helpers import sim_execution, sim_get
 
 pytestmark = pytest.mark.django_db
@@ -174,8 +174,8 @@ def test_bulk_cancel_is_bounded(operator):
 @pytest.mark.parametrize(("maybe_sent", "outcome"), [(False, CancelOutcome.FAILED), (True, CancelOutcome.UNKNOWN)])
 def test_a_connection_lost_on_the_put_after_a_good_read(kodexa, operator, monkeypatch, maybe_sent, outcome):
     """Refused (never sent): failed, safe to retry. Broken after sending: unknown, Kodexa may have applied it."""
+    from executions.cancel import services as cancel_service
     from executions.kodexa import KodexaConnectionError
-    from executions.services import cancel as cancel_service
 
     real = cancel_service.kodexa_client()
 

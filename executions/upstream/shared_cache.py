@@ -31,10 +31,10 @@ from typing import Any, Generic, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 
-from executions.concurrency import run_parallel
 from executions.kodexa import KodexaError
-from executions.problems import UpstreamProblem, describe_upstream_error, log_upstream_problem
-from executions.upstream import KodexaNotConfigured
+from executions.upstream.client import KodexaNotConfigured
+from executions.upstream.pool import run_parallel
+from executions.upstream.problems import UpstreamProblem, describe_upstream_error, log_upstream_problem
 
 T = TypeVar("T")
 logger = logging.getLogger("executions.shared_cache")

@@ -12,10 +12,8 @@ from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from executions.audit_queries import AuditFilters, AuditOutcome
-from executions.kodexa import Assistant, ExecutionStatus
-from executions.models import AuditAction
-from executions.queries import (
+from executions.audit.selectors import AuditFilters, AuditOutcome
+from executions.browse.query import (
     DEFAULT_PAGE_SIZE,
     DEFAULT_SORT,
     EXECUTION_ID_PATTERN,
@@ -25,7 +23,9 @@ from executions.queries import (
     ExecutionQuery,
     is_execution_id,
 )
-from executions.services.cancel import MAX_BATCH, CancelReason, ReasonCategory, cancel_token_new
+from executions.cancel.services import MAX_BATCH, CancelReason, ReasonCategory, cancel_token_new
+from executions.kodexa import Assistant, ExecutionStatus
+from executions.models import AuditAction
 
 MAX_TEXT = 200
 MAX_PAGE = 10_000

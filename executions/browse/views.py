@@ -11,13 +11,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from executions import audit_queries, selectors
-from executions.forms import BulkCancelForm, BulkSelectionForm, CancelForm, ExecutionFilterForm
-from executions.kodexa import KodexaError, KodexaNotFound
-from executions.problems import describe_upstream_error, log_upstream_problem
-from executions.queries import ExecutionQuery
-from executions.services.audit import RequestMeta
-from executions.services.cancel import (
+from executions.audit import selectors as audit_queries
+from executions.audit.chain import RequestMeta
+from executions.browse import selectors
+from executions.browse.forms import BulkCancelForm, BulkSelectionForm, CancelForm, ExecutionFilterForm
+from executions.browse.query import ExecutionQuery
+from executions.cancel.services import (
     CANCEL_PERMISSION,
     CancelNotAllowed,
     CancelOutcome,
@@ -26,7 +25,9 @@ from executions.services.cancel import (
     execution_cancel,
     execution_cancel_bulk,
 )
-from executions.upstream import KodexaNotConfigured
+from executions.kodexa import KodexaError, KodexaNotFound
+from executions.upstream.client import KodexaNotConfigured
+from executions.upstream.problems import describe_upstream_error, log_upstream_problem
 
 LIST_REFRESH_SECONDS = 10
 DETAIL_REFRESH_SECONDS = 3

@@ -222,7 +222,7 @@ def test_htmx_refresh_failure_keeps_the_old_rows(viewer_client, kodexa):
 
 
 def test_a_failing_kodexa_shows_the_last_good_list_marked_stale(viewer_client, kodexa):
-    from executions import last_good
+    from executions.upstream import last_good
 
     first = viewer_client.get(URL)
     rows = re.findall(r'data-execution-id="([^"]+)"', first.content.decode())

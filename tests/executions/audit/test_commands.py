@@ -7,9 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from executions.audit_triggers import drop_triggers, install_triggers
+from executions.audit.chain import audit_event_append
+from executions.audit.triggers import drop_triggers, install_triggers
 from executions.models import AuditAction, AuditEvent
-from executions.services.audit import audit_event_append
 
 pytestmark = pytest.mark.django_db
 

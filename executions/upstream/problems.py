@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from executions.circuit import KodexaCircuitOpen
 from executions.kodexa import (
     KodexaAuthError,
     KodexaBadResponse,
@@ -20,7 +19,8 @@ from executions.kodexa import (
     KodexaTimeout,
 )
 from executions.kodexa.urls import ROUTE_ASSISTANTS, ROUTE_EXECUTIONS
-from executions.upstream import KodexaNotConfigured
+from executions.upstream.circuit import KodexaCircuitOpen
+from executions.upstream.client import KodexaNotConfigured
 
 _COLLECTION_PATHS = frozenset({ROUTE_EXECUTIONS, ROUTE_ASSISTANTS})
 logger = logging.getLogger("executions.upstream")

@@ -12,10 +12,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from executions import audit_queries
-from executions.forms import AuditFilterForm
+from executions.audit import selectors as audit_queries
+from executions.audit.chain import RequestMeta, audit_event_append
+from executions.browse.forms import AuditFilterForm
 from executions.models import AuditAction
-from executions.services.audit import RequestMeta, audit_event_append
 
 AUDIT_PERMISSION = "executions.view_auditevent"
 

@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from django.contrib.auth.base_user import AbstractBaseUser
 
-from executions.concurrency import CANCEL_POOL, run_parallel
+from executions.audit.chain import DuplicateAttempt, RequestMeta, audit_event_append
 from executions.kodexa import (
     CancelResponse,
     Execution,
@@ -30,9 +30,9 @@ from executions.kodexa import (
     KodexaTimeout,
 )
 from executions.models import AuditAction, AuditEvent
-from executions.problems import describe_upstream_error
-from executions.services.audit import DuplicateAttempt, RequestMeta, audit_event_append
-from executions.upstream import KodexaNotConfigured, kodexa_client
+from executions.upstream.client import KodexaNotConfigured, kodexa_client
+from executions.upstream.pool import CANCEL_POOL, run_parallel
+from executions.upstream.problems import describe_upstream_error
 
 logger = logging.getLogger("executions.cancel")
 

@@ -9,10 +9,10 @@ from datetime import timedelta
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from executions.audit.chain import DuplicateAttempt, RequestMeta, audit_event_append
 from executions.kodexa import Execution, ExecutionStatus, KodexaError, KodexaNotFound
 from executions.models import AuditAction, AuditEvent
-from executions.services.audit import DuplicateAttempt, RequestMeta, audit_event_append
-from executions.upstream import KodexaNotConfigured, kodexa_client
+from executions.upstream.client import KodexaNotConfigured, kodexa_client
 
 logger = logging.getLogger("executions.reconcile")
 

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.http import QueryDict
 
-from executions.forms import ExecutionFilterForm
+from executions.browse.forms import ExecutionFilterForm
+from executions.browse.query import ExecutionQuery, is_execution_id
 from executions.kodexa import AnyOf, Assistant, Equals, ExecutionStatus, FilterDialect, build_filter
-from executions.queries import ExecutionQuery, is_execution_id
 
 
 def _form(query: str) -> ExecutionFilterForm:

@@ -7,16 +7,16 @@ import threading
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, connections
 
-from executions.audit_queries import AuditFilters, audit_export_rows
-from executions.audit_triggers import drop_triggers, install_triggers
-from executions.models import AuditAction, AuditEvent
-from executions.services.audit import (
+from executions.audit.chain import (
     GENESIS_HASH,
     RequestMeta,
     audit_chain_verify,
     audit_event_append,
     export_verify,
 )
+from executions.audit.selectors import AuditFilters, audit_export_rows
+from executions.audit.triggers import drop_triggers, install_triggers
+from executions.models import AuditAction, AuditEvent
 
 pytestmark = pytest.mark.django_db
 

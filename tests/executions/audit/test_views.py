@@ -10,8 +10,8 @@ import uuid
 import pytest
 from django.urls import reverse
 
+from executions.audit.chain import RequestMeta, audit_event_append, export_verify
 from executions.models import AuditAction, AuditEvent
-from executions.services.audit import RequestMeta, audit_event_append, export_verify
 
 pytestmark = pytest.mark.django_db
 EXEC_A = "0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c01"
