@@ -9,6 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from executions.circuit import GuardedClient
 from executions.kodexa import FilterDialect, KodexaClient
+from executions.kodexa.redact import Redactor
 from kodexa_admin.logging import current_request_id
 
 
@@ -32,3 +33,15 @@ def kodexa_client() -> KodexaClient:
         sort_separator=settings.KODEXA_SORT_SEPARATOR,
         request_id_provider=current_request_id,
     ))
+
+
+@functools.lru_cache(maxsize=4)
+def _redactor(api_key: str) -> Redactor:
+    return Redactor(api_key)
+
+
+def redact_api_key(text: str) -> str:
+    """`text` without the configured API key or any long fragment of it: the last guard before text is kept
+    where it can never be removed (the audit log) or leaves the process (logs)."""
+    key = settings.KODEXA_API_KEY
+    return _redactor(key)(text) if key and text else text

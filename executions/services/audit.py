@@ -28,6 +28,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from executions.models import AuditAction, AuditEvent
+from executions.upstream import redact_api_key
 
 logger = logging.getLogger("executions.audit")
 
@@ -69,10 +70,21 @@ class DuplicateAttempt(Exception):
 
 
 def _clean(text: str | None, limit: int = MAX_TEXT) -> str:
-    # No control characters except newlines and tabs: they would corrupt logs and CSV exports.
+    # No control characters except newlines and tabs: they would corrupt logs and CSV exports. An event can
+    # never be edited, so the API key is cut out of every text before it is stored, whoever typed or sent it.
     if not text:
         return ""
-    return "".join(ch for ch in str(text) if ch in "\n\t" or ord(ch) >= 32)[:limit]
+    return redact_api_key("".join(ch for ch in str(text) if ch in "\n\t" or ord(ch) >= 32))[:limit]
+
+
+def _clean_details(value: Any) -> Any:
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, Mapping):
+        return {_clean(str(key), 64): _clean_details(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_details(item) for item in value]
+    return value
 
 
 def _normalize_ip(value: str | None) -> str | None:
@@ -163,7 +175,7 @@ def audit_event_append(
         "upstream_latency_ms": round(upstream_latency_ms, 1) if upstream_latency_ms is not None else None,
         "request_event_id": request_event.pk if request_event is not None else None,
         "idempotency_key": idempotency_key,
-        "details": json.loads(json.dumps(dict(details or {}), default=str)),
+        "details": _clean_details(json.loads(json.dumps(dict(details or {}), default=str))),
     }
     # durable: the event is committed when this block ends, never folded into a caller's transaction that
     # might roll back or outlive a crash. (Django's test cases relax the check for their own wrapping.)
