@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from executions.circuit import circuit_state
 from executions.reachability import kodexa_reachability
@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 @login_not_required
-@require_GET
+@require_safe
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     """The process answers; touches nothing else, so a slow dependency never gets the panel restarted."""
@@ -27,7 +27,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 @login_not_required
-@require_GET
+@require_safe
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
     """Database and cache must work; Kodexa's reachability (probed at most once a minute, shared by every
