@@ -19,12 +19,12 @@ class KodexaNotConfigured(ImproperlyConfigured):
 PROBE_TIMEOUT = 5.0  # a readiness probe answers within a load balancer's usual timeout
 
 
-def kodexa_missing_settings() -> list[str]:
+def _missing_settings() -> list[str]:
     return [name for name in ("KODEXA_URL", "KODEXA_API_KEY") if not getattr(settings, name)]
 
 
 def _configured_client(**overrides: float | int) -> KodexaClient:
-    if missing := kodexa_missing_settings():
+    if missing := _missing_settings():
         raise KodexaNotConfigured(f"KODEXA_URL and KODEXA_API_KEY must both be set (missing: {', '.join(missing)}).")
     options: dict[str, float | int] = {
         "connect_timeout": settings.KODEXA_CONNECT_TIMEOUT,
