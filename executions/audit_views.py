@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from executions import audit_queries
 from executions.forms import AuditFilterForm
@@ -20,7 +20,7 @@ from executions.services.audit import RequestMeta, audit_event_append
 AUDIT_PERMISSION = "executions.view_auditevent"
 
 
-@require_GET
+@require_safe
 @permission_required(AUDIT_PERMISSION, raise_exception=True)
 def audit_list(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET)

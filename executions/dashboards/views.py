@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from executions.dashboards import selectors, services
 from executions.dashboards.forms import (
@@ -31,7 +31,7 @@ def _list_url(querystring: str) -> str:
 
 # --- home ---------------------------------------------------------------------------------------------
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """The user's first team dashboard (with a chooser of the others), or the execution list if none."""
     first = selectors.dashboard_list_visible(user=request.user).first()
@@ -42,7 +42,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 # --- saved views --------------------------------------------------------------------------------------
 
-@require_GET
+@require_safe
 def saved_view_list(request: HttpRequest) -> HttpResponse:
     rows = selectors.saved_view_rows(user=request.user)
     return render(request, "dashboards/saved_views.html", {"nav_section": "views", "rows": rows})
@@ -63,7 +63,7 @@ def saved_view_create(request: HttpRequest) -> HttpResponse:
     return redirect(_list_url(form.cleaned_data["params"].querystring(page=1)))
 
 
-@require_GET
+@require_safe
 def saved_view_open(request: HttpRequest, view_id: int) -> HttpResponse:
     saved = selectors.saved_view_get_visible(user=request.user, view_id=view_id)
     try:
@@ -97,7 +97,7 @@ def saved_view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
 
 # --- dashboards ---------------------------------------------------------------------------------------
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def dashboard_list(request: HttpRequest) -> HttpResponse:
     teams = selectors.team_list_for_dashboards(user=request.user)
     form = DashboardCreateForm(request.POST or None, teams=teams)
@@ -112,7 +112,7 @@ def dashboard_list(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboards/list.html", context, status=400 if form.errors else 200)
 
 
-@require_GET
+@require_safe
 def dashboard_detail(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     return _dashboard_page(request, dashboard_id)
 
@@ -129,7 +129,7 @@ def _dashboard_page(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     return render(request, "dashboards/detail.html", context)
 
 
-@require_GET
+@require_safe
 def dashboard_widgets(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     """The widgets fragment that the page polls every refresh_seconds."""
     dashboard = selectors.dashboard_get_visible(user=request.user, dashboard_id=dashboard_id)
@@ -137,7 +137,7 @@ def dashboard_widgets(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     return render(request, "dashboards/_widgets.html", context)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def dashboard_edit(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     dashboard = selectors.dashboard_get_visible(user=request.user, dashboard_id=dashboard_id)
     initial = {"name": dashboard.name, "refresh_seconds": dashboard.refresh_seconds}
