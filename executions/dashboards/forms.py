@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser, Group
@@ -29,15 +29,32 @@ def _name_field(label: str = "Name") -> forms.CharField:
     return forms.CharField(max_length=NAME_MAX, strip=True, label=label)
 
 
+# Where the user was on the list, not what they want to watch: accepted, not kept.
+_NOT_KEPT = ("page", "live")
+
+
 def query_from_params(params: str) -> tuple[ExecutionQuery | None, list[str]]:
-    """A /executions/ querystring as a query (the page number dropped), or None and the form's errors."""
+    """A /executions/ querystring as a query (the page number dropped), or None and every error. Strict where
+    the list page is lenient: a piece that is not name=value, or a name the list does not know, is an error,
+    since dropping it would quietly save a wider view than the user asked for."""
     data = QueryDict(mutable=True)
-    for key, value in parse_qsl(params or "", keep_blank_values=False):
-        if key not in ("page", "live"):
+    errors: list[str] = []
+    for piece in (params or "").split("&"):
+        if not piece:
+            continue
+        raw_key, sep, raw_value = piece.partition("=")
+        key, value = unquote_plus(raw_key), unquote_plus(raw_value)
+        if not sep:
+            errors.append(f'"{key[:40]}" is not of the form name=value')
+        elif key not in ExecutionFilterForm.base_fields and key not in _NOT_KEPT:
+            errors.append(f'unknown filter "{key[:40]}"')
+        elif value and key not in _NOT_KEPT:
             data.appendlist(key, value)
     form = ExecutionFilterForm(data)
     if not form.is_valid():
-        return None, [f"{field}: {m}" for field, messages in form.errors.items() for m in messages]
+        errors.extend(f"{field}: {m}" for field, messages in form.errors.items() for m in messages)
+    if errors:
+        return None, errors
     return form.to_query(), []
 
 
@@ -63,7 +80,7 @@ class SavedViewCreateForm(forms.Form):
     def clean_params(self) -> ExecutionQuery:
         query, errors = query_from_params(self.cleaned_data.get("params") or "")
         if query is None:
-            raise forms.ValidationError(["These filters are not valid: ", *errors])
+            raise forms.ValidationError("these filters are not valid: " + "; ".join(errors))
         return query
 
 
