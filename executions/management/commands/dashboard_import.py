@@ -30,6 +30,8 @@ class Command(BaseCommand):
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise CommandError(f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        except RecursionError:  # the decoder recurses per level; no dashboard nests more than a few
+            raise CommandError(f"{source}: nested too deeply to be a dashboard file") from None
         spec, errors = dashboard_spec_check(data)
         team = spec.team if spec is not None else data.get("team") if isinstance(data, dict) else None
         if isinstance(team, str) and team.strip():
