@@ -16,6 +16,7 @@ from executions.models import (
     REFRESH_MAX_SECONDS,
     REFRESH_MIN_SECONDS,
     WIDGET_LIMIT_MAX,
+    WIDGETS_PER_DASHBOARD_MAX,
     Dashboard,
     SavedView,
     WidgetKind,
@@ -149,10 +150,23 @@ class WidgetAddForm(WidgetEditForm):
                                         empty_label="— the query below —", label="Saved view")
 
     def __init__(self, data: QueryDict | None = None, *, saved_views: QuerySet[SavedView],
-                 assistants: Iterable[Assistant] = (), **kwargs: object) -> None:
+                 assistants: Iterable[Assistant] = (), widget_count: int = 0, **kwargs: object) -> None:
         super().__init__(data, **kwargs)
         self.fields["saved_view"].queryset = saved_views
         self.filters = ExecutionFilterForm(data, assistants=assistants, prefix="f")
+        self.widget_count = widget_count
+
+    full_message = f"A dashboard holds at most {WIDGETS_PER_DASHBOARD_MAX} widgets: remove one first."
+
+    @property
+    def is_full(self) -> bool:
+        return self.widget_count >= WIDGETS_PER_DASHBOARD_MAX
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        if self.is_full:
+            raise forms.ValidationError(self.full_message, code="full")
+        return data
 
     def is_valid(self) -> bool:
         valid = super().is_valid()

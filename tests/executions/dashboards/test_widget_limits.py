@@ -1,0 +1,119 @@
+"""A dashboard is bounded: at most WIDGETS_PER_DASHBOARD_MAX widgets (forms, services, import), a fixed budget
+of upstream reads per render (even for a dashboard saved before the limit), and a cache that holds them."""
+
+from __future__ import annotations
+
+import io
+import json
+import tracemalloc
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+
+from executions.dashboards import services
+from executions.dashboards.io import DashboardSpec, WidgetSpec, dashboard_spec_check
+from executions.management.commands.dashboard_import import MAX_FILE_BYTES
+from executions.models import WIDGETS_PER_DASHBOARD_MAX, Dashboard, Widget
+from executions.queries import FILTERABLE_STATUSES, ExecutionQuery
+
+LIMIT = WIDGETS_PER_DASHBOARD_MAX
+
+
+def _client(user) -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _fill(dashboard: Dashboard, up_to: int, *, kind: str = "count") -> None:
+    """Widgets written straight to the database, as a dashboard saved before the limit may have them; each
+    its own assistant, so no two share a read."""
+    start = dashboard.widgets.count()
+    Widget.objects.bulk_create(Widget(dashboard=dashboard, position=i, title=f"w{i}", kind=kind,
+                                      view={"assistant": f"assistant-{dashboard.pk}-{i}"})
+                               for i in range(start, up_to))
+
+
+def _file(widgets: int) -> dict[str, object]:
+    return {"name": "Big", "team": "Support EU",
+            "widgets": [{"title": "w", "kind": "count", "view": {}}] * widgets}
+
+
+def test_the_limit_is_24():
+    assert LIMIT == 24
+
+
+def test_the_add_form_refuses_a_widget_beyond_the_limit(dashboard, member):
+    _fill(dashboard, LIMIT)
+    response = _client(member).post(reverse("dashboards:widget_add", args=[dashboard.pk]),
+                                    {"title": "One more", "kind": "count", "limit": 10})
+    assert response.status_code == 400
+    assert f"A dashboard holds at most {LIMIT} widgets" in response.content.decode()
+    assert dashboard.widgets.count() == LIMIT
+
+
+def test_the_add_form_still_takes_the_last_one(dashboard, member):
+    _fill(dashboard, LIMIT - 1)
+    response = _client(member).post(reverse("dashboards:widget_add", args=[dashboard.pk]),
+                                    {"title": "Last", "kind": "count", "limit": 10})
+    assert response.status_code == 302 and dashboard.widgets.count() == LIMIT
+
+
+def test_the_service_refuses_a_widget_beyond_the_limit(dashboard):
+    _fill(dashboard, LIMIT)
+    with pytest.raises(services.DashboardFull):
+        services.widget_add(dashboard=dashboard, title="x", kind="count", query=ExecutionQuery())
+    assert dashboard.widgets.count() == LIMIT
+
+
+def test_a_file_over_the_limit_is_one_error_found_before_any_widget_is_checked():
+    spec, errors = dashboard_spec_check(_file(2_000))
+    assert spec is None
+    assert errors == [f"widgets: at most {LIMIT} widgets per dashboard (this file has 2000)"]
+
+
+def test_the_import_service_refuses_a_spec_over_the_limit(team):
+    spec = DashboardSpec(name="Big", team=team.name, refresh_seconds=30,
+                         widgets=(WidgetSpec(title="w", kind="count", limit=10, view={}),) * (LIMIT + 1))
+    with pytest.raises(services.DashboardFull):
+        services.dashboard_import(spec=spec)
+    assert not Dashboard.objects.exists()
+
+
+def test_the_import_command_refuses_a_file_over_the_limit(tmp_path, team):
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(_file(LIMIT + 1)))
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 error; nothing was imported"):
+        call_command("dashboard_import", str(path), stderr=err)
+    assert f"{path}: widgets: at most {LIMIT} widgets per dashboard (this file has {LIMIT + 1})" in err.getvalue()
+    path.write_text(json.dumps(_file(LIMIT)))
+    call_command("dashboard_import", str(path), stdout=io.StringIO())
+    assert Dashboard.objects.get().widgets.count() == LIMIT
+
+
+def test_the_import_command_refuses_a_big_file_without_reading_it(tmp_path, db):
+    path = tmp_path / "huge.json"
+    with path.open("wb") as f:
+        f.truncate(64 * 1024 * 1024)  # sparse: costs no disk
+    tracemalloc.start()
+    try:
+        with pytest.raises(CommandError) as caught:
+            call_command("dashboard_import", str(path), stderr=io.StringIO())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert str(caught.value) == f"{path}: larger than {MAX_FILE_BYTES // 1024} KiB; not a dashboard file"
+    assert peak < 4 * MAX_FILE_BYTES
+
+
+def test_a_full_dashboard_file_fits_the_size_limit():
+    widget = {"title": "t" * 100, "kind": "table", "limit": 50,
+              "view": {"status": [s.value for s in FILTERABLE_STATUSES], "assistant": "a" * 64, "q": "q" * 200,
+                       "created_after": "2026-01-01T00:00:00+00:00", "created_before": "2026-02-01T00:00:00+00:00",
+                       "sort": "createdOn,asc", "page_size": 200}}
+    text = json.dumps({"name": "n" * 100, "team": "t" * 150, "refresh_seconds": 30, "widgets": [widget] * LIMIT},
+                      indent=4)
+    assert len(text.encode()) < MAX_FILE_BYTES
