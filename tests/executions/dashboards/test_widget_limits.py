@@ -12,11 +12,12 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from executions.dashboards import services
+from executions.dashboards import selectors, services
 from executions.dashboards.io import DashboardSpec, WidgetSpec, dashboard_spec_check
 from executions.management.commands.dashboard_import import MAX_FILE_BYTES
 from executions.models import WIDGETS_PER_DASHBOARD_MAX, Dashboard, Widget
 from executions.queries import FILTERABLE_STATUSES, ExecutionQuery
+from tests.helpers import reset_calls, upstream_calls
 
 LIMIT = WIDGETS_PER_DASHBOARD_MAX
 
@@ -117,3 +118,39 @@ def test_a_full_dashboard_file_fits_the_size_limit():
     text = json.dumps({"name": "n" * 100, "team": "t" * 150, "refresh_seconds": 30, "widgets": [widget] * LIMIT},
                       indent=4)
     assert len(text.encode()) < MAX_FILE_BYTES
+
+
+# --- reads per render ---------------------------------------------------------------------------------
+
+def test_the_budget_is_the_limit_times_the_dearest_widget():
+    assert selectors.UPSTREAM_READS_PER_RENDER_MAX == 24 * 10 + 1  # ten statuses, + the assistant names
+
+
+def test_a_dashboard_over_the_limit_renders_its_first_widgets_within_the_budget(kodexa, dashboard, member):
+    _fill(dashboard, LIMIT + 6, kind="status_breakdown")  # 30 breakdowns of 10 counts each, all distinct
+    board = selectors.dashboard_get_visible(user=member, dashboard_id=dashboard.pk)
+    reset_calls(kodexa)
+    data = selectors.dashboard_data(dashboard=board)
+    assert len(data.panels) == LIMIT and data.hidden_widgets == 6
+    assert data.upstream_reads <= selectors.UPSTREAM_READS_PER_RENDER_MAX
+    assert upstream_calls(kodexa) <= selectors.UPSTREAM_READS_PER_RENDER_MAX
+    page = _client(member).get(reverse("dashboards:detail", args=[dashboard.pk]))
+    assert page.status_code == 200
+    assert f"6 more widgets are not shown: a dashboard shows at most {LIMIT}" in page.content.decode()
+
+
+def test_a_widget_that_would_pass_the_budget_is_not_read(kodexa, dashboard, member, monkeypatch):
+    monkeypatch.setattr(selectors, "UPSTREAM_READS_PER_RENDER_MAX", 5)
+    board = selectors.dashboard_get_visible(user=member, dashboard_id=dashboard.pk)
+    reset_calls(kodexa)
+    count, table, breakdown = selectors.dashboard_data(dashboard=board).panels  # 1 + 1 (+ names) + 10 reads
+    assert count.problem is None and table.problem is None
+    assert breakdown.problem is not None and "too many Kodexa reads" in breakdown.problem.message
+    assert upstream_calls(kodexa) <= 5
+
+
+def test_repeated_statuses_cost_one_read_and_one_bar_each(kodexa, dashboard, member):
+    Widget.objects.filter(dashboard=dashboard, kind="status_breakdown").update(view={"status": ["FAILED"] * 50})
+    board = selectors.dashboard_get_visible(user=member, dashboard_id=dashboard.pk)
+    breakdown = selectors.dashboard_data(dashboard=board).panels[2]
+    assert [b.status.value for b in breakdown.bars] == ["FAILED"]
