@@ -154,3 +154,19 @@ def test_repeated_statuses_cost_one_read_and_one_bar_each(kodexa, dashboard, mem
     board = selectors.dashboard_get_visible(user=member, dashboard_id=dashboard.pk)
     breakdown = selectors.dashboard_data(dashboard=board).panels[2]
     assert [b.status.value for b in breakdown.bars] == ["FAILED"]
+
+
+# --- the default cache --------------------------------------------------------------------------------
+
+def test_the_default_cache_keeps_a_few_full_dashboards_warm(kodexa, team, member):
+    boards = []
+    for n in range(3):
+        board = Dashboard.objects.create(name=f"Full {n}", team=team, refresh_seconds=3600)
+        _fill(board, LIMIT, kind="status_breakdown")
+        boards.append(selectors.dashboard_get_visible(user=member, dashboard_id=board.pk))
+    for board in boards:
+        assert selectors.dashboard_data(dashboard=board).upstream_reads == LIMIT * len(FILTERABLE_STATUSES)
+    reset_calls(kodexa)
+    for board in boards:
+        selectors.dashboard_data(dashboard=board)
+    assert upstream_calls(kodexa) == 0  # every read of all three still cached
