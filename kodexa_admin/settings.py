@@ -108,6 +108,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://kodexa-admin")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     CACHES["default"]["BACKEND"] = "kodexa_admin.redis_cache.RedisCache"  # same backend, one client per pool
+elif CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache":
+    # Django's default of 300 entries is less than two full dashboards (241 reads each), and its LRU cull then
+    # evicts every read before it is used again. 1,000 keep three or four warm beside sessions and names; more
+    # would let list pages' last good copies (up to 650 KB each) grow a worker further (README, "Performance").
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 1000)
 
 # --- Auth and sessions ------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -153,10 +153,10 @@ def dashboard_edit(request: HttpRequest, dashboard_id: int) -> HttpResponse:
 def _edit_page(request: HttpRequest, dashboard: Dashboard, *, settings_form: DashboardSettingsForm | None = None,
                add_form: WidgetAddForm | None = None, status: int = 200) -> HttpResponse:
     saved_views = selectors.saved_view_list_for_dashboard(user=request.user, dashboard=dashboard)
-    add_form = add_form or WidgetAddForm(saved_views=saved_views, assistants=assistant_list_or_empty(),
-                                         initial={"kind": WidgetKind.COUNT, "limit": 10})
     widgets = [(w, WidgetEditForm(initial={"title": w.title, "kind": w.kind, "limit": w.limit}, prefix=f"w{w.pk}"))
                for w in dashboard.widgets.all()]
+    add_form = add_form or WidgetAddForm(saved_views=saved_views, assistants=assistant_list_or_empty(),
+                                         widget_count=len(widgets), initial={"kind": WidgetKind.COUNT, "limit": 10})
     context = {"nav_section": "dashboards", "dashboard": dashboard, "widgets": widgets,
                "settings_form": settings_form or DashboardSettingsForm(
                    dashboard=dashboard, initial={"name": dashboard.name, "refresh_seconds": dashboard.refresh_seconds}),
@@ -177,13 +177,18 @@ def widget_add(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     dashboard = selectors.dashboard_get_visible(user=request.user, dashboard_id=dashboard_id)
     form = WidgetAddForm(request.POST,
                          saved_views=selectors.saved_view_list_for_dashboard(user=request.user, dashboard=dashboard),
-                         assistants=assistant_list_or_empty())
+                         assistants=assistant_list_or_empty(), widget_count=len(dashboard.widgets.all()))
     if not form.is_valid():
         messages.error(request, "The widget was not added: fix the fields marked below.")
         return _edit_page(request, dashboard, add_form=form, status=400)
     data = form.cleaned_data
-    widget = services.widget_add(dashboard=dashboard, title=data["title"], kind=data["kind"], limit=data["limit"],
-                                 saved_view=data["saved_view"], query=form.inline_query)
+    try:
+        widget = services.widget_add(dashboard=dashboard, title=data["title"], kind=data["kind"],
+                                     limit=data["limit"], saved_view=data["saved_view"], query=form.inline_query)
+    except services.DashboardFull as exc:  # another member added the last one meanwhile
+        form.add_error(None, str(exc))
+        messages.error(request, "The widget was not added: fix the fields marked below.")
+        return _edit_page(request, dashboard, add_form=form, status=400)
     messages.success(request, f"Added widget “{widget.title}”.")
     return _back_to_widget(dashboard, widget)
 
