@@ -16,6 +16,7 @@ from executions import audit_queries
 from executions.forms import AuditFilterForm
 from executions.models import AuditAction
 from executions.services.audit import RequestMeta, audit_event_append
+from executions.spreadsheet import csv_cell
 
 AUDIT_PERMISSION = "executions.view_auditevent"
 
@@ -46,17 +47,8 @@ def _csv_lines(rows: Iterator[dict[str, object]]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(audit_queries.EXPORT_COLUMNS)
     for row in rows:
-        yield writer.writerow([_csv_cell(row.get(column)) for column in audit_queries.EXPORT_COLUMNS])
-
-
-def _csv_cell(value: object) -> object:
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        # Spreadsheets run cells that start like formulas; a leading quote keeps the text inert. The hash is
-        # computed over the JSON values, which the JSON export carries unchanged.
-        return "'" + value
-    return "" if value is None else value
+        # Cells are neutralised for spreadsheets, so only the JSON export (values unchanged) verifies.
+        yield writer.writerow([csv_cell(row.get(column)) for column in audit_queries.EXPORT_COLUMNS])
 
 
 def _json_chunks(rows: Iterator[dict[str, object]]) -> Iterator[str]:

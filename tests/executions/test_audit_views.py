@@ -150,3 +150,20 @@ def test_the_admin_shows_events_but_cannot_add_change_or_delete_them(client, dja
     assert client.post(reverse("admin:executions_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code \
         == 403
     assert AuditEvent.objects.get(pk=event.pk).reason == event.reason
+
+
+@pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_cell_neutralises_every_formula_lead(lead):
+    from executions.spreadsheet import csv_cell
+
+    assert csv_cell(f"{lead}cmd|' /C calc'!A0") == f"'{lead}cmd|' /C calc'!A0"
+    assert csv_cell(f"a{lead}b") == f"a{lead}b"  # only the first character can start a formula
+
+
+def test_csv_export_neutralises_cells_starting_with_tab_or_carriage_return(auditor_client):
+    # The reason keeps tabs when stored; the idempotency key is stored as given, so a CR survives there.
+    audit_event_append(action=AuditAction.CANCEL_DENIED, execution_id=EXEC_A, reason="\t=1+1",
+                       idempotency_key="\r=2+2")
+    response = auditor_client.get(reverse("audit:export_csv"), {"execution_id": EXEC_A})
+    (row,) = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
+    assert row["reason"] == "'\t=1+1" and row["idempotency_key"] == "'\r=2+2"
