@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator
 
 from django.contrib.auth.decorators import permission_required
@@ -16,6 +15,7 @@ from executions import audit_queries
 from executions.forms import AuditFilterForm
 from executions.models import AuditAction
 from executions.services.audit import RequestMeta, audit_event_append
+from executions.services.audit_export import audit_export_json
 from executions.spreadsheet import csv_cell
 
 AUDIT_PERMISSION = "executions.view_auditevent"
@@ -51,15 +51,6 @@ def _csv_lines(rows: Iterator[dict[str, object]]) -> Iterator[str]:
         yield writer.writerow([csv_cell(row.get(column)) for column in audit_queries.EXPORT_COLUMNS])
 
 
-def _json_chunks(rows: Iterator[dict[str, object]]) -> Iterator[str]:
-    yield "[\n"
-    first = True
-    for row in rows:
-        yield ("" if first else ",\n") + json.dumps(row, sort_keys=True, ensure_ascii=False)
-        first = False
-    yield "\n]\n"
-
-
 @require_GET
 @permission_required(AUDIT_PERMISSION, raise_exception=True)
 def audit_export(request: HttpRequest, export_format: str) -> HttpResponse:
@@ -75,7 +66,8 @@ def audit_export(request: HttpRequest, export_format: str) -> HttpResponse:
     if export_format == "csv":
         response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
     else:
-        response = StreamingHttpResponse(_json_chunks(rows), content_type="application/json")
+        response = StreamingHttpResponse(audit_export_json(rows=rows, filters=filters.as_params()),
+                                         content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="kodexa-admin-audit-{stamp}.{export_format}"'
     response["Cache-Control"] = "no-store"
     return response

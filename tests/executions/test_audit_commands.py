@@ -80,15 +80,16 @@ def test_audit_verify_refuses_a_head_that_is_not_a_hash(head):
 def test_audit_verify_checks_an_export_file(tmp_path, auditor_client):
     for i in range(3):
         audit_event_append(action=AuditAction.CANCEL_DENIED, execution_id=f"e{i}")
-    rows = json.loads(b"".join(auditor_client.get("/audit/export.json").streaming_content))
+    document = json.loads(b"".join(auditor_client.get("/audit/export.json").streaming_content))
     good = tmp_path / "export.json"
-    good.write_text(json.dumps(rows))
+    good.write_text(json.dumps(document))
     out = StringIO()
     call_command("audit_verify", "--file", str(good), stdout=out)
     assert "intact: 4 events" in out.getvalue()  # the three, and the export's own event
+    rows = document["events"]
     rows[1]["execution_id"] = "forged"
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps(rows))
+    bad.write_text(json.dumps(document))
     with pytest.raises(CommandError, match=f"event {rows[1]['id']}"):
         call_command("audit_verify", "--file", str(bad))
 

@@ -11,7 +11,8 @@ import pytest
 from django.urls import reverse
 
 from executions.models import AuditAction, AuditEvent
-from executions.services.audit import RequestMeta, audit_event_append, export_verify
+from executions.services.audit import RequestMeta, audit_event_append
+from executions.services.audit_export import audit_export_verify
 
 pytestmark = pytest.mark.django_db
 EXEC_A = "0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c01"
@@ -94,9 +95,9 @@ def test_keyset_pages_are_stable_while_events_arrive(auditor_client, operator):
 def test_json_export_streams_verifies_and_is_audited(auditor_client, history):
     response = auditor_client.get(reverse("audit:export_json"), {"execution_id": EXEC_A})
     assert response.status_code == 200 and response.streaming
-    rows = json.loads(b"".join(response.streaming_content))
-    assert [r["action"] for r in rows] == ["cancel.requested", "cancel.succeeded"]
-    assert export_verify(rows).ok
+    document = json.loads(b"".join(response.streaming_content))
+    assert [r["action"] for r in document["events"]] == ["cancel.requested", "cancel.succeeded"]
+    assert audit_export_verify(document=document).report.ok
     exported = AuditEvent.objects.filter(action=AuditAction.AUDIT_EXPORTED).get()
     assert exported.actor_username == "auditor" and exported.details["filters"] == {"execution_id": EXEC_A}
 

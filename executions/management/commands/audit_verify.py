@@ -8,7 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from executions.models import AuditEvent
-from executions.services.audit import audit_chain_verify, export_verify
+from executions.services.audit import audit_chain_verify
+from executions.services.audit_export import NotAnExport, audit_export_verify
 
 _HASH = re.compile(r"[0-9a-f]{64}")
 
@@ -19,7 +20,8 @@ class Command(BaseCommand):
             "With --head, also prove nothing was cut off the end: give a chain head from the application log.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--file", type=Path, help="a JSON export from /audit/export.json")
+        parser.add_argument("--file", type=Path,
+                            help="a JSON export from /audit/export.json: it must still hold every event it lists")
         parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                             help="processes that check hashes in parallel (default: one per CPU)")
         parser.add_argument("--head", metavar="HASH",
@@ -35,14 +37,23 @@ class Command(BaseCommand):
                                "application log)")
         if options["file"]:
             try:
-                rows = json.loads(Path(options["file"]).read_text())
+                document = json.loads(Path(options["file"]).read_text())
             except (OSError, ValueError) as exc:
                 raise CommandError(f"cannot read {options['file']}: {exc}") from None
-            report = export_verify(rows)
+            try:
+                checked = audit_export_verify(document=document)
+            except NotAnExport as exc:
+                raise CommandError(f"{options['file']} is not an audit export: {exc}") from None
+            report = checked.report
+            if checked.warning:
+                self.stderr.write(self.style.WARNING(f"warning: {checked.warning}"))
+            rows = document if isinstance(document, list) else document["events"]
             position = _head_in_rows(rows, head) if head else None
         else:
             report = audit_chain_verify(workers=max(1, options["workers"]))
             position = _head_in_database(head) if head else None
+        if not report.ok and report.first_bad_id is None:
+            raise CommandError(f"audit export does not verify: {report.problem}")
         if not report.ok:
             raise CommandError(f"audit chain broken at event {report.first_bad_id}: {report.problem} "
                                f"({report.checked} events verified before it)")
