@@ -6,14 +6,14 @@ environment variables, never by a separate settings file; `.env.example` documen
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+
+from kodexa_admin.audit_key import derived_chain_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -213,9 +213,7 @@ KODEXA_UI_URL = env("KODEXA_UI_URL", default="")
 KODEXA_DEMO = env.bool("KODEXA_DEMO", default=False)
 
 # --- Audit ------------------------------------------------------------------------------------------------
-AUDIT_CHAIN_KEY = env("AUDIT_CHAIN_KEY", default="") or hmac.new(
-    SECRET_KEY.encode(), b"kodexa-admin audit chain", hashlib.sha256
-).hexdigest()
+AUDIT_CHAIN_KEY = env("AUDIT_CHAIN_KEY", default="") or derived_chain_key(SECRET_KEY)
 
 # --- Logging: JSON lines on stdout, each with the request id ----------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
