@@ -6,10 +6,11 @@ import ipaddress
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import Error, Tags, Warning, register
 
 from executions.kodexa import FilterDialect
 from executions.kodexa.client import SORT_SEPARATORS
+from kodexa_admin.audit_key import derived_chain_key
 
 
 def _is_loopback(host: str) -> bool:
@@ -45,3 +46,16 @@ def kodexa_settings_check(app_configs: object, **kwargs: object) -> list[Error |
     if settings.KODEXA_SORT_SEPARATOR not in SORT_SEPARATORS:
         problems.append(Error("KODEXA_SORT_SEPARATOR must be ',' or ':'.", id="executions.E005"))
     return problems
+
+
+@register(Tags.security, deploy=True)
+def audit_chain_key_check(app_configs: object, **kwargs: object) -> list[Warning]:
+    # A key derived from the secret key sits wherever that secret does (`make run` keeps it next to the
+    # database): whoever can write the database could then rewrite the chain and its hashes.
+    key = settings.AUDIT_CHAIN_KEY
+    if settings.DEBUG or (key and key != derived_chain_key(settings.SECRET_KEY)):
+        return []
+    return [Warning("AUDIT_CHAIN_KEY is not set: the audit chain's key derives from the secret key.",
+                    hint="Set AUDIT_CHAIN_KEY to a long random value, the same on every instance, kept where the "
+                         "database host cannot read it (a secret manager or the app servers' environment).",
+                    id="executions.W003")]

@@ -104,6 +104,9 @@ class AuditEvent(models.Model):
 REFRESH_MIN_SECONDS = 10
 REFRESH_MAX_SECONDS = 3600
 WIDGET_LIMIT_MAX = 50
+# Every widget costs Kodexa reads on every refresh (a status breakdown one per status): the forms, the services
+# and the importer refuse more than this, and a render never reads for more (see dashboards/selectors.py).
+WIDGETS_PER_DASHBOARD_MAX = 24
 
 
 class SavedView(models.Model):

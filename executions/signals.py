@@ -7,13 +7,14 @@ from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
 from executions.audit.triggers import install_triggers
-from executions.upstream.client import kodexa_client
+from executions.upstream.client import kodexa_client, kodexa_probe_client
 
 
 @receiver(setting_changed)
 def _rebuild_kodexa_client(*, setting: str, **kwargs: object) -> None:
     if setting.startswith("KODEXA_"):
         kodexa_client.cache_clear()
+        kodexa_probe_client.cache_clear()
 
 
 @receiver(post_migrate)

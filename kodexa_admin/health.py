@@ -10,15 +10,16 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
-from executions.browse.selectors import kodexa_reachability
+from executions.upstream.circuit import circuit_state
+from executions.upstream.reachability import kodexa_reachability
 
 logger = logging.getLogger(__name__)
 
 
 @login_not_required
-@require_GET
+@require_safe
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     """The process answers; touches nothing else, so a slow dependency never gets the panel restarted."""
@@ -26,10 +27,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 @login_not_required
-@require_GET
+@require_safe
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Database and cache must work; Kodexa's reachability is reported but never makes the panel unready."""
+    """Database and cache must work; Kodexa's reachability (probed at most once a minute, shared by every
+    worker) and the circuit breaker's state are reported but never make the panel unready."""
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:
@@ -46,5 +48,10 @@ def readyz(request: HttpRequest) -> JsonResponse:
         logger.error("readiness: cache check failed", extra={"error": type(exc).__name__})
         checks["cache"] = "error"
     ready = all(value == "ok" for value in checks.values())
-    checks["kodexa"] = kodexa_reachability()
-    return JsonResponse({"status": "ok" if ready else "error", "checks": checks}, status=200 if ready else 503)
+    body: dict[str, object] = {"status": "ok" if ready else "error", "checks": checks}
+    if checks["cache"] == "ok":  # without a working cache every probe would call Kodexa
+        reachability = kodexa_reachability()
+        checks["kodexa"] = reachability.status
+        checks["circuit"] = circuit_state()
+        body["kodexa_checked_at"] = reachability.checked_at
+    return JsonResponse(body, status=200 if ready else 503)

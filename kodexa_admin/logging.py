@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextvars
 import logging
 
+from pythonjsonlogger.json import JsonFormatter
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 
@@ -17,3 +19,13 @@ class RequestIDFilter(logging.Filter):
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()
         return True
+
+
+class RedactingJsonFormatter(JsonFormatter):
+    """JSON lines with the Kodexa API key (and long fragments of it) cut out of the whole line: messages,
+    extra fields and tracebacks alike, whatever put it there."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from executions.upstream.client import redact_api_key  # settings are loaded by the time anything logs
+
+        return redact_api_key(super().format(record))

@@ -6,14 +6,14 @@ environment variables, never by a separate settings file; `.env.example` documen
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+
+from kodexa_admin.audit_key import derived_chain_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -108,6 +108,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://kodexa-admin")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     CACHES["default"]["BACKEND"] = "kodexa_admin.redis_cache.RedisCache"  # same backend, one client per pool
+elif CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache":
+    # Django's default of 300 entries is less than two full dashboards (241 reads each), and its LRU cull then
+    # evicts every read before it is used again. 1,000 keep three or four warm beside sessions and names; more
+    # would let list pages' last good copies (up to 650 KB each) grow a worker further (README, "Performance").
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 1000)
 
 # --- Auth and sessions ------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -208,9 +213,7 @@ KODEXA_UI_URL = env("KODEXA_UI_URL", default="")
 KODEXA_DEMO = env.bool("KODEXA_DEMO", default=False)
 
 # --- Audit ------------------------------------------------------------------------------------------------
-AUDIT_CHAIN_KEY = env("AUDIT_CHAIN_KEY", default="") or hmac.new(
-    SECRET_KEY.encode(), b"kodexa-admin audit chain", hashlib.sha256
-).hexdigest()
+AUDIT_CHAIN_KEY = env("AUDIT_CHAIN_KEY", default="") or derived_chain_key(SECRET_KEY)
 
 # --- Logging: JSON lines on stdout, each with the request id ----------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
@@ -220,7 +223,7 @@ LOGGING = {
     "filters": {"request_id": {"()": "kodexa_admin.logging.RequestIDFilter"}},
     "formatters": {
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "kodexa_admin.logging.RedactingJsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -14,12 +15,20 @@ from .config import TERMINAL_CANCEL_MODES, SimConfig
 from .server import SimServer
 from .timeutil import parse_datetime
 
+KEY_VARIABLE = "KODEXA_SIM_API_KEY"
+DEFAULT_API_KEY = "sim-key"
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m kodexa_sim", description="Stand-in Kodexa platform API")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
-    parser.add_argument("--api-key", default="sim-key", help="the accepted API key (default sim-key)")
+    parser.add_argument(
+        "--api-key",
+        default=None,
+        help=f"the accepted API key (default: ${KEY_VARIABLE}, else {DEFAULT_API_KEY}); prefer the variable, "
+        "as every local user can read a command line",
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--executions", type=int, default=300, help="seeded executions (default 300)")
     parser.add_argument("--latency-ms", type=int, default=0, help="delay before every /api/ answer")
@@ -59,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     epoch: datetime | None = args.epoch
     config = SimConfig(
-        api_key=args.api_key,
+        api_key=args.api_key if args.api_key is not None else os.environ.get(KEY_VARIABLE) or DEFAULT_API_KEY,
         seed=args.seed,
         executions=args.executions,
         latency_ms=args.latency_ms,

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import requests
@@ -35,3 +40,43 @@ def reset_calls(sim) -> None:  # type: ignore[no-untyped-def]
 
     request = urllib.request.Request(f"{sim.url}/_sim/calls", method="DELETE", headers={"x-api-key": sim.api_key})
     urllib.request.urlopen(request, timeout=10).close()
+
+
+def _configured_console() -> logging.Handler:
+    """The handler settings.LOGGING installs on the root logger (pytest adds its own capture handlers too)."""
+    consoles = [h for h in logging.getLogger().handlers if h.name == "console"]
+    assert len(consoles) == 1, logging.getLogger().handlers
+    return consoles[0]
+
+
+class JsonLines:
+    def __init__(self, stream: io.StringIO) -> None:
+        self._stream = stream
+
+    @property
+    def text(self) -> str:
+        return self._stream.getvalue()
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every line parsed as JSON: a line that is not one whole object fails the test here."""
+        return [json.loads(line) for line in self.text.splitlines()]
+
+
+@contextmanager
+def json_log(level: int = logging.INFO) -> Iterator[JsonLines]:
+    """What the console handler would print, written to a buffer by a twin with its formatter and filters."""
+    console = _configured_console()
+    stream = io.StringIO()
+    twin = logging.StreamHandler(stream)
+    twin.setFormatter(console.formatter)
+    for log_filter in console.filters:
+        twin.addFilter(log_filter)
+    root = logging.getLogger()
+    previous_level = root.level
+    root.addHandler(twin)
+    root.setLevel(level)
+    try:
+        yield JsonLines(stream)
+    finally:
+        root.removeHandler(twin)
+        root.setLevel(previous_level)

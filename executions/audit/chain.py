@@ -28,6 +28,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from executions.models import AuditAction, AuditEvent
+from executions.upstream.client import redact_api_key
 
 logger = logging.getLogger("executions.audit")
 
@@ -69,10 +70,21 @@ class DuplicateAttempt(Exception):
 
 
 def _clean(text: str | None, limit: int = MAX_TEXT) -> str:
-    # No control characters except newlines and tabs: they would corrupt logs and CSV exports.
+    # No control characters except newlines and tabs: they would corrupt logs and CSV exports. An event can
+    # never be edited, so the API key is cut out of every text before it is stored, whoever typed or sent it.
     if not text:
         return ""
-    return "".join(ch for ch in str(text) if ch in "\n\t" or ord(ch) >= 32)[:limit]
+    return redact_api_key("".join(ch for ch in str(text) if ch in "\n\t" or ord(ch) >= 32))[:limit]
+
+
+def _clean_details(value: Any) -> Any:
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, Mapping):
+        return {_clean(str(key), 64): _clean_details(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_details(item) for item in value]
+    return value
 
 
 def _normalize_ip(value: str | None) -> str | None:
@@ -163,7 +175,7 @@ def audit_event_append(
         "upstream_latency_ms": round(upstream_latency_ms, 1) if upstream_latency_ms is not None else None,
         "request_event_id": request_event.pk if request_event is not None else None,
         "idempotency_key": idempotency_key,
-        "details": json.loads(json.dumps(dict(details or {}), default=str)),
+        "details": _clean_details(json.loads(json.dumps(dict(details or {}), default=str))),
     }
     # durable: the event is committed when this block ends, never folded into a caller's transaction that
     # might roll back or outlive a crash. (Django's test cases relax the check for their own wrapping.)
@@ -272,20 +284,33 @@ def audit_chain_verify(*, workers: int = 1, parallel_from: int = 200_000) -> Cha
     return ChainReport(True, checked, expected_prev)
 
 
-def export_verify(rows: Iterable[Mapping[str, Any]], *, key: str | None = None) -> ChainReport:
-    """Verify an export: every event's own hash, and the links between events that are adjacent in the chain.
+def export_verify(rows: Iterable[Mapping[str, Any]], *, key: str | None = None,
+                  linked: bool = False) -> ChainReport:
+    """Verify exported events: every event's own hash, and the links between events adjacent in the chain.
 
-    A filtered export has gaps, so a link is checked only where the previous row is the same chain's previous
-    event (its hash is the row's prev_hash) or where the ids are consecutive (nothing can sit between them).
+    `linked`: the rows are the whole chain (an unfiltered export), so each must link to the row before it and
+    the first to the genesis hash; a removed row is then named by the row after it. Otherwise (a filtered
+    export has gaps) a link is checked only where the ids are consecutive (nothing can sit between them).
     """
     checked = 0
     previous: Mapping[str, Any] | None = None
     head = GENESIS_HASH
     for row in rows:
-        if not hmac.compare_digest(str(row["hash"]), chain_hash(str(row["prev_hash"]), canonical_payload(row), key)):
+        if previous is not None and row["id"] <= previous["id"]:
+            return ChainReport(False, checked, head, row["id"], f"comes after event {previous['id']} "
+                                                                "(events out of order or repeated)")
+        try:
+            payload = canonical_payload(row)
+        except (TypeError, ValueError):
+            return ChainReport(False, checked, head, row["id"], "its values are not those of an audit event")
+        if not hmac.compare_digest(row["hash"], chain_hash(row["prev_hash"], payload, key)):
             return ChainReport(False, checked, head, row["id"], "its content does not match its hash")
+        if linked and row["prev_hash"] != head:
+            where = f"after event {previous['id']}" if previous is not None else "at the start of the chain"
+            return ChainReport(False, checked, head, row["id"], f"does not link to the event before it: events "
+                                                                f"{where} were removed (or this one was moved)")
         if previous is not None and row["id"] == previous["id"] + 1 and row["prev_hash"] != previous["hash"]:
             return ChainReport(False, checked, head, row["id"], "does not link to the event before it")
-        previous, head = row, str(row["hash"])
+        previous, head = row, row["hash"]
         checked += 1
     return ChainReport(True, checked, head)

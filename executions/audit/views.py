@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator
 
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from executions.audit import selectors as audit_queries
 from executions.audit.chain import RequestMeta, audit_event_append
+from executions.audit.exports import audit_export_json
+from executions.audit.spreadsheet import csv_cell
 from executions.browse.forms import AuditFilterForm
 from executions.models import AuditAction
 
 AUDIT_PERMISSION = "executions.view_auditevent"
 
 
-@require_GET
+@require_safe
 @permission_required(AUDIT_PERMISSION, raise_exception=True)
 def audit_list(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET)
@@ -46,26 +47,8 @@ def _csv_lines(rows: Iterator[dict[str, object]]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(audit_queries.EXPORT_COLUMNS)
     for row in rows:
-        yield writer.writerow([_csv_cell(row.get(column)) for column in audit_queries.EXPORT_COLUMNS])
-
-
-def _csv_cell(value: object) -> object:
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        # Spreadsheets run cells that start like formulas; a leading quote keeps the text inert. The hash is
-        # computed over the JSON values, which the JSON export carries unchanged.
-        return "'" + value
-    return "" if value is None else value
-
-
-def _json_chunks(rows: Iterator[dict[str, object]]) -> Iterator[str]:
-    yield "[\n"
-    first = True
-    for row in rows:
-        yield ("" if first else ",\n") + json.dumps(row, sort_keys=True, ensure_ascii=False)
-        first = False
-    yield "\n]\n"
+        # Cells are neutralised for spreadsheets, so only the JSON export (values unchanged) verifies.
+        yield writer.writerow([csv_cell(row.get(column)) for column in audit_queries.EXPORT_COLUMNS])
 
 
 @require_GET
@@ -83,7 +66,8 @@ def audit_export(request: HttpRequest, export_format: str) -> HttpResponse:
     if export_format == "csv":
         response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
     else:
-        response = StreamingHttpResponse(_json_chunks(rows), content_type="application/json")
+        response = StreamingHttpResponse(audit_export_json(rows=rows, filters=filters.as_params()),
+                                         content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="kodexa-admin-audit-{stamp}.{export_format}"'
     response["Cache-Control"] = "no-store"
     return response

@@ -4,7 +4,7 @@ upstream request the API would answer with a 500."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC
+from datetime import UTC, datetime
 
 from django import forms
 from django.forms.utils import flatatt
@@ -31,16 +31,34 @@ MAX_TEXT = 200
 MAX_PAGE = 10_000
 
 
+# Four-digit years only (strftime writes year 1 as "1", which no date input reads back), with a day to spare
+# at the top so the value can still be shown in any time zone.
+EARLIEST_DATETIME = datetime(1000, 1, 1, tzinfo=UTC)
+LATEST_DATETIME = datetime(9998, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
 class UTCDateTimeField(forms.DateTimeField):
-    """The inputs are labelled UTC, so a naive value is UTC whatever the server's time zone is."""
+    """The inputs are labelled UTC, so a naive value is UTC whatever the server's time zone is. Every date
+    filter of the panel (lists, audit log, saved views, widgets, dashboard files) is parsed here."""
 
     input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
     widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    default_error_messages = {
+        "out_of_range": f"Enter a date between {EARLIEST_DATETIME:%Y-%m-%d} and {LATEST_DATETIME:%Y-%m-%d} (UTC).",
+    }
 
     def to_python(self, value: object) -> object:
         with timezone.override(UTC):
             parsed = super().to_python(value)
-        return parsed.astimezone(UTC) if parsed is not None else None
+        if parsed is None:
+            return None
+        try:
+            utc = parsed.astimezone(UTC)
+        except OverflowError:  # an offset pushes it past year 1 or 9999
+            utc = None
+        if utc is None or not EARLIEST_DATETIME <= utc <= LATEST_DATETIME:
+            raise forms.ValidationError(self.error_messages["out_of_range"], code="out_of_range")
+        return utc
 
 
 class PlainSelect(forms.Select):

@@ -286,13 +286,3 @@ def execution_children(*, execution_id: str) -> ExecutionListing:
     query = ExecutionQuery(parent_execution_id=execution_id, page_size=CHILDREN_LIMIT, sort="createdOn,asc")
     return execution_list(query=query)
 
-
-def kodexa_reachability() -> str:
-    """One cheap authenticated call: 'ok', 'not configured', or the kind of failure."""
-    try:
-        kodexa_client().get_account()
-    except KodexaNotConfigured:
-        return "not configured"
-    except KodexaError as exc:
-        return type(exc).__name__
-    return "ok"

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from executions.audit import selectors as audit_queries
 from executions.audit.chain import RequestMeta
@@ -58,7 +58,7 @@ def _note_stale(stale: selectors.Stale | None, context: dict[str, object]) -> No
     context["now"] = stale.since
 
 
-@require_GET
+@require_safe
 def execution_list(request: HttpRequest) -> HttpResponse:
     form = ExecutionFilterForm(request.GET)
     live = request.GET.get("live") == "1"
@@ -97,7 +97,7 @@ def execution_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-@require_GET
+@require_safe
 def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     part = request.GET.get("part")
     if part in _PARTS:

@@ -13,11 +13,15 @@ import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from django.contrib.auth.base_user import AbstractBaseUser
 
 from executions.audit.chain import DuplicateAttempt, RequestMeta, audit_event_append
+from executions.cancel.denials import LIMIT as DENIED_LIMIT
+from executions.cancel.denials import WINDOW as DENIED_WINDOW
+from executions.cancel.denials import refusal_admit
 from executions.kodexa import (
     CancelResponse,
     Execution,
@@ -38,6 +42,8 @@ logger = logging.getLogger("executions.cancel")
 
 CANCEL_PERMISSION = "executions.cancel_execution"
 MAX_BATCH = 100
+MAX_REASON = 500  # the cancel form's limit; a refused attempt's reason is never longer
+DENIED_IDS_SHOWN = 5  # a refused bulk attempt lists its first few ids and counts the rest
 
 
 class ReasonCategory(StrEnum):
@@ -216,13 +222,25 @@ def _cancel_many(*, user: AbstractBaseUser, execution_ids: Sequence[str], reason
 
 def cancel_refusal_record(*, user: AbstractBaseUser, execution_ids: Sequence[str], reason_text: str,
                           meta: RequestMeta, reason_category: str = "", batch_id: uuid.UUID | None = None) -> None:
-    """Audit a cancel refused for lack of permission (one `cancel.denied` event per execution)."""
-    for execution_id in execution_ids or [""]:
-        audit_event_append(action=AuditAction.CANCEL_DENIED, actor=user, execution_id=execution_id,
-                           reason_category=reason_category, reason=reason_text, batch_id=batch_id, meta=meta,
-                           error=f"missing permission {CANCEL_PERMISSION}")
+    """Audit a cancel refused for lack of permission: one `cancel.denied` event per attempt, however many
+    executions it named, within the per-user limit of `denials` (past it the attempt is counted instead)."""
+    ids = list(execution_ids)
+    admission = refusal_admit(user_pk=user.pk, execution_ids=len(ids))
+    common = {"action": AuditAction.CANCEL_DENIED, "actor": user, "meta": meta,
+              "error": f"missing permission {CANCEL_PERMISSION}"}
+    if admission.pending is not None:
+        pending = admission.pending
+        since = datetime.fromtimestamp(pending.since, UTC).isoformat() if pending.since else None
+        audit_event_append(**common, details={
+            "suppressed_attempts": pending.attempts, "count": pending.execution_ids, "first_at": since,
+            "note": f"refused attempts past {DENIED_LIMIT} in {DENIED_WINDOW // 60} minutes, counted only"})
+    if admission.record:
+        audit_event_append(**common, execution_id=ids[0] if len(ids) == 1 else "", reason_category=reason_category,
+                           reason=reason_text[:MAX_REASON], batch_id=batch_id,
+                           details={"count": len(ids), "execution_ids": ids[:DENIED_IDS_SHOWN]})
     logger.warning("cancel refused: missing permission", extra={"actor": user.get_username(),
-                                                                "executions": len(execution_ids)})
+                                                                "executions": len(ids),
+                                                                "recorded": admission.record})
 
 
 def _key(user: AbstractBaseUser, token: str, execution_id: str, *, batched: bool) -> str:

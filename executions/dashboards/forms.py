@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser, Group
@@ -17,6 +17,7 @@ from executions.models import (
     REFRESH_MAX_SECONDS,
     REFRESH_MIN_SECONDS,
     WIDGET_LIMIT_MAX,
+    WIDGETS_PER_DASHBOARD_MAX,
     Dashboard,
     SavedView,
     WidgetKind,
@@ -29,15 +30,32 @@ def _name_field(label: str = "Name") -> forms.CharField:
     return forms.CharField(max_length=NAME_MAX, strip=True, label=label)
 
 
+# Where the user was on the list, not what they want to watch: accepted, not kept.
+_NOT_KEPT = ("page", "live")
+
+
 def query_from_params(params: str) -> tuple[ExecutionQuery | None, list[str]]:
-    """A /executions/ querystring as a query (the page number dropped), or None and the form's errors."""
+    """A /executions/ querystring as a query (the page number dropped), or None and every error. Strict where
+    the list page is lenient: a piece that is not name=value, or a name the list does not know, is an error,
+    since dropping it would quietly save a wider view than the user asked for."""
     data = QueryDict(mutable=True)
-    for key, value in parse_qsl(params or "", keep_blank_values=False):
-        if key not in ("page", "live"):
+    errors: list[str] = []
+    for piece in (params or "").split("&"):
+        if not piece:
+            continue
+        raw_key, sep, raw_value = piece.partition("=")
+        key, value = unquote_plus(raw_key), unquote_plus(raw_value)
+        if not sep:
+            errors.append(f'"{key[:40]}" is not of the form name=value')
+        elif key not in ExecutionFilterForm.base_fields and key not in _NOT_KEPT:
+            errors.append(f'unknown filter "{key[:40]}"')
+        elif value and key not in _NOT_KEPT:
             data.appendlist(key, value)
     form = ExecutionFilterForm(data)
     if not form.is_valid():
-        return None, [f"{field}: {m}" for field, messages in form.errors.items() for m in messages]
+        errors.extend(f"{field}: {m}" for field, messages in form.errors.items() for m in messages)
+    if errors:
+        return None, errors
     return form.to_query(), []
 
 
@@ -63,7 +81,7 @@ class SavedViewCreateForm(forms.Form):
     def clean_params(self) -> ExecutionQuery:
         query, errors = query_from_params(self.cleaned_data.get("params") or "")
         if query is None:
-            raise forms.ValidationError(["These filters are not valid: ", *errors])
+            raise forms.ValidationError("these filters are not valid: " + "; ".join(errors))
         return query
 
 
@@ -132,10 +150,23 @@ class WidgetAddForm(WidgetEditForm):
                                         empty_label="— the query below —", label="Saved view")
 
     def __init__(self, data: QueryDict | None = None, *, saved_views: QuerySet[SavedView],
-                 assistants: Iterable[Assistant] = (), **kwargs: object) -> None:
+                 assistants: Iterable[Assistant] = (), widget_count: int = 0, **kwargs: object) -> None:
         super().__init__(data, **kwargs)
         self.fields["saved_view"].queryset = saved_views
         self.filters = ExecutionFilterForm(data, assistants=assistants, prefix="f")
+        self.widget_count = widget_count
+
+    full_message = f"A dashboard holds at most {WIDGETS_PER_DASHBOARD_MAX} widgets: remove one first."
+
+    @property
+    def is_full(self) -> bool:
+        return self.widget_count >= WIDGETS_PER_DASHBOARD_MAX
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        if self.is_full:
+            raise forms.ValidationError(self.full_message, code="full")
+        return data
 
     def is_valid(self) -> bool:
         valid = super().is_valid()

@@ -16,7 +16,13 @@ from django.http import QueryDict
 
 from executions.browse.forms import ExecutionFilterForm
 from executions.browse.query import FILTERABLE_STATUSES, ExecutionQuery
-from executions.models import REFRESH_MAX_SECONDS, REFRESH_MIN_SECONDS, WIDGET_LIMIT_MAX, WidgetKind
+from executions.models import (
+    REFRESH_MAX_SECONDS,
+    REFRESH_MIN_SECONDS,
+    WIDGET_LIMIT_MAX,
+    WIDGETS_PER_DASHBOARD_MAX,
+    WidgetKind,
+)
 
 NAME_MAX = 100
 DEFAULT_REFRESH_SECONDS = 30
@@ -133,6 +139,11 @@ def dashboard_spec_check(data: object) -> tuple[DashboardSpec | None, list[str]]
     widgets: list[WidgetSpec] = []
     if not isinstance(widgets_raw, list):
         errors.append("widgets: must be a list")
+        widgets_raw = []
+    elif len(widgets_raw) > WIDGETS_PER_DASHBOARD_MAX:
+        # Said once, before checking any widget: a huge file costs nothing more than its parse.
+        errors.append(f"widgets: at most {WIDGETS_PER_DASHBOARD_MAX} widgets per dashboard "
+                      f"(this file has {len(widgets_raw)})")
         widgets_raw = []
     for index, raw in enumerate(widgets_raw):
         widget = _widget_check(raw, path=f"widgets[{index}]", errors=errors)

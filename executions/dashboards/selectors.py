@@ -16,13 +16,16 @@ from executions.browse.query import DEFAULT_SORT, FILTERABLE_STATUSES, Execution
 from executions.browse.selectors import Ref, refs_resolve
 from executions.dashboards.io import ViewInvalid, view_to_query
 from executions.kodexa import Execution, ExecutionStatus
-from executions.models import Dashboard, SavedView, Widget, WidgetKind
+from executions.models import WIDGETS_PER_DASHBOARD_MAX, Dashboard, SavedView, Widget, WidgetKind
 from executions.upstream.client import kodexa_client
 from executions.upstream.problems import UpstreamProblem
 from executions.upstream.shared_cache import Cached, CachedReadFailed, Read, cache_key, cached_read_many
 
 logger = logging.getLogger("executions.dashboards")
 ASSISTANTS_FRESH_FOR = 300  # names change rarely
+# The most Kodexa reads one render may need: a full dashboard of status breakdowns (one count per status),
+# plus the assistant names. A render never asks for more, whatever is stored (see dashboard_data).
+UPSTREAM_READS_PER_RENDER_MAX = WIDGETS_PER_DASHBOARD_MAX * len(FILTERABLE_STATUSES) + 1
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -186,6 +189,7 @@ class DashboardData:
     panels: tuple[WidgetPanel, ...]
     rendered_at: datetime
     upstream_reads: int  # distinct reads this render needed (each one cached, coalesced, shared)
+    hidden_widgets: int = 0  # beyond WIDGETS_PER_DASHBOARD_MAX (saved before there was a limit): not shown
 
     @property
     def stale(self) -> bool:
@@ -201,7 +205,8 @@ def _reads_for(kind: str, limit: int, query: ExecutionQuery) -> list[ExecutionQu
     if kind == WidgetKind.TABLE:
         return [replace(query, page=1, page_size=limit)]
     if kind == WidgetKind.STATUS_BREAKDOWN:
-        return [_count_query(replace(query, statuses=(s,))) for s in (query.statuses or FILTERABLE_STATUSES)]
+        statuses = dict.fromkeys(query.statuses or FILTERABLE_STATUSES)  # a repeated status is one bar
+        return [_count_query(replace(query, statuses=(s,))) for s in statuses]
     return [_count_query(query)]
 
 
@@ -230,10 +235,12 @@ def dashboard_data(*, dashboard: Dashboard, meanwhile: Callable[[], object] | No
     shared cache (fresh for the dashboard's refresh window), so the page costs one round trip when cold and
     none when warm. A failing read shows its last good value (marked stale) or its error, never a 500.
     `meanwhile` runs in the caller's thread while the reads are in flight."""
-    widgets = list(dashboard.widgets.all())
+    stored = list(dashboard.widgets.all())
+    widgets = stored[:WIDGETS_PER_DASHBOARD_MAX]
     fresh_for = float(dashboard.refresh_seconds)
     plans: list[tuple[Widget, ExecutionQuery | None, list[ExecutionQuery], str | None]] = []
     reads: dict[str, ExecutionQuery] = {}
+    budget = UPSTREAM_READS_PER_RENDER_MAX - 1  # one is kept for the assistant names
     for widget in widgets:
         try:
             query = view_to_query(widget.effective_view)
@@ -241,7 +248,11 @@ def dashboard_data(*, dashboard: Dashboard, meanwhile: Callable[[], object] | No
             plans.append((widget, None, [], "; ".join(exc.errors)))
             continue
         needed = _reads_for(widget.kind, widget.limit, query)
-        reads.update({_list_key(q): q for q in needed})
+        new = {key: q for q in needed if (key := _list_key(q)) not in reads}
+        if len(reads) + len(new) > budget:
+            plans.append((widget, query, [], _OVER_BUDGET))
+            continue
+        reads.update(new)
         plans.append((widget, query, needed, None))
     keys = list(reads)
     batch = [Read(key=key, fetch=_list_fetcher(reads[key]), fresh_for=fresh_for) for key in keys]
@@ -256,7 +267,11 @@ def dashboard_data(*, dashboard: Dashboard, meanwhile: Callable[[], object] | No
     known_names = names.value if isinstance(names, Cached) else {}
     panels = tuple(_panel(widget, query, needed, invalid, outcomes, known_names)
                    for widget, query, needed, invalid in plans)
-    return DashboardData(panels=panels, rendered_at=datetime.now(UTC), upstream_reads=len(batch))
+    return DashboardData(panels=panels, rendered_at=datetime.now(UTC), upstream_reads=len(batch),
+                         hidden_widgets=len(stored) - len(widgets))
+
+
+_OVER_BUDGET = "over budget"
 
 
 def _list_fetcher(query: ExecutionQuery) -> Callable[[], ListSnapshot]:
@@ -277,6 +292,10 @@ def _panel(widget: Widget, query: ExecutionQuery | None, needed: list[ExecutionQ
     if query is None:
         return replace(base, problem=UpstreamProblem("Invalid query", f"This widget's query is no longer valid: "
                                                      f"{invalid}", 400, retryable=False))
+    if invalid is _OVER_BUDGET:
+        return replace(base, problem=UpstreamProblem(
+            "Not loaded", "This dashboard needs too many Kodexa reads: this widget is left out. Remove a widget "
+            "or narrow a status breakdown.", 400, retryable=False))
     parts = [outcomes[_list_key(q)] for q in needed]
     failed = [p for p in parts if not isinstance(p, Cached)]
     if failed:

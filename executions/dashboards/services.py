@@ -13,11 +13,18 @@ from django.db.models import F
 
 from executions.browse.query import ExecutionQuery
 from executions.dashboards.io import DashboardSpec, dashboard_spec_dump, view_to_query
-from executions.models import Dashboard, SavedView, Widget
+from executions.models import WIDGETS_PER_DASHBOARD_MAX, Dashboard, SavedView, Widget
 
 
 class DashboardPermissionDenied(Exception):
     pass
+
+
+class DashboardFull(Exception):
+    """The dashboard already has WIDGETS_PER_DASHBOARD_MAX widgets."""
+
+    def __init__(self) -> None:
+        super().__init__(f"A dashboard holds at most {WIDGETS_PER_DASHBOARD_MAX} widgets: remove one first.")
 
 
 # --- saved views --------------------------------------------------------------------------------------
@@ -76,6 +83,10 @@ def widget_add(*, dashboard: Dashboard, title: str, kind: str, limit: int = 10,
     """Append a widget showing a saved view or an inline query (exactly one of the two)."""
     if (saved_view is None) == (query is None):
         raise ValueError("A widget shows either a saved view or an inline query.")
+    # The dashboard's row lock makes two members adding the 24th widget at once take turns.
+    Dashboard.objects.select_for_update().filter(pk=dashboard.pk).values_list("pk", flat=True).first()
+    if dashboard.widgets.count() >= WIDGETS_PER_DASHBOARD_MAX:
+        raise DashboardFull
     last = dashboard.widgets.order_by("-position").values_list("position", flat=True).first()
     widget = Widget.objects.create(
         dashboard=dashboard, position=0 if last is None else last + 1, title=title.strip(), kind=kind, limit=limit,
@@ -137,6 +148,8 @@ def dashboard_import(*, spec: DashboardSpec, create_team: bool = False,
                      user: AbstractBaseUser | None = None) -> ImportResult:
     """Create the dashboard, or update the team's dashboard of that name in place (its widgets are replaced
     by the file's), so a file kept in version control can be imported again and again."""
+    if len(spec.widgets) > WIDGETS_PER_DASHBOARD_MAX:
+        raise DashboardFull
     if create_team:
         team, team_created = Group.objects.get_or_create(name=spec.team)
     else:

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from executions.browse.selectors import assistant_list_or_empty
 from executions.dashboards import selectors, services
@@ -31,7 +31,7 @@ def _list_url(querystring: str) -> str:
 
 # --- home ---------------------------------------------------------------------------------------------
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """The user's first team dashboard (with a chooser of the others), or the execution list if none."""
     first = selectors.dashboard_list_visible(user=request.user).first()
@@ -42,7 +42,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 # --- saved views --------------------------------------------------------------------------------------
 
-@require_GET
+@require_safe
 def saved_view_list(request: HttpRequest) -> HttpResponse:
     rows = selectors.saved_view_rows(user=request.user)
     return render(request, "dashboards/saved_views.html", {"nav_section": "views", "rows": rows})
@@ -63,7 +63,7 @@ def saved_view_create(request: HttpRequest) -> HttpResponse:
     return redirect(_list_url(form.cleaned_data["params"].querystring(page=1)))
 
 
-@require_GET
+@require_safe
 def saved_view_open(request: HttpRequest, view_id: int) -> HttpResponse:
     saved = selectors.saved_view_get_visible(user=request.user, view_id=view_id)
     try:
@@ -97,7 +97,7 @@ def saved_view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
 
 # --- dashboards ---------------------------------------------------------------------------------------
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def dashboard_list(request: HttpRequest) -> HttpResponse:
     teams = selectors.team_list_for_dashboards(user=request.user)
     form = DashboardCreateForm(request.POST or None, teams=teams)
@@ -112,7 +112,7 @@ def dashboard_list(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboards/list.html", context, status=400 if form.errors else 200)
 
 
-@require_GET
+@require_safe
 def dashboard_detail(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     return _dashboard_page(request, dashboard_id)
 
@@ -129,7 +129,7 @@ def _dashboard_page(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     return render(request, "dashboards/detail.html", context)
 
 
-@require_GET
+@require_safe
 def dashboard_widgets(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     """The widgets fragment that the page polls every refresh_seconds."""
     dashboard = selectors.dashboard_get_visible(user=request.user, dashboard_id=dashboard_id)
@@ -137,7 +137,7 @@ def dashboard_widgets(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     return render(request, "dashboards/_widgets.html", context)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def dashboard_edit(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     dashboard = selectors.dashboard_get_visible(user=request.user, dashboard_id=dashboard_id)
     initial = {"name": dashboard.name, "refresh_seconds": dashboard.refresh_seconds}
@@ -153,10 +153,10 @@ def dashboard_edit(request: HttpRequest, dashboard_id: int) -> HttpResponse:
 def _edit_page(request: HttpRequest, dashboard: Dashboard, *, settings_form: DashboardSettingsForm | None = None,
                add_form: WidgetAddForm | None = None, status: int = 200) -> HttpResponse:
     saved_views = selectors.saved_view_list_for_dashboard(user=request.user, dashboard=dashboard)
-    add_form = add_form or WidgetAddForm(saved_views=saved_views, assistants=assistant_list_or_empty(),
-                                         initial={"kind": WidgetKind.COUNT, "limit": 10})
     widgets = [(w, WidgetEditForm(initial={"title": w.title, "kind": w.kind, "limit": w.limit}, prefix=f"w{w.pk}"))
                for w in dashboard.widgets.all()]
+    add_form = add_form or WidgetAddForm(saved_views=saved_views, assistants=assistant_list_or_empty(),
+                                         widget_count=len(widgets), initial={"kind": WidgetKind.COUNT, "limit": 10})
     context = {"nav_section": "dashboards", "dashboard": dashboard, "widgets": widgets,
                "settings_form": settings_form or DashboardSettingsForm(
                    dashboard=dashboard, initial={"name": dashboard.name, "refresh_seconds": dashboard.refresh_seconds}),
@@ -177,13 +177,18 @@ def widget_add(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     dashboard = selectors.dashboard_get_visible(user=request.user, dashboard_id=dashboard_id)
     form = WidgetAddForm(request.POST,
                          saved_views=selectors.saved_view_list_for_dashboard(user=request.user, dashboard=dashboard),
-                         assistants=assistant_list_or_empty())
+                         assistants=assistant_list_or_empty(), widget_count=len(dashboard.widgets.all()))
     if not form.is_valid():
         messages.error(request, "The widget was not added: fix the fields marked below.")
         return _edit_page(request, dashboard, add_form=form, status=400)
     data = form.cleaned_data
-    widget = services.widget_add(dashboard=dashboard, title=data["title"], kind=data["kind"], limit=data["limit"],
-                                 saved_view=data["saved_view"], query=form.inline_query)
+    try:
+        widget = services.widget_add(dashboard=dashboard, title=data["title"], kind=data["kind"],
+                                     limit=data["limit"], saved_view=data["saved_view"], query=form.inline_query)
+    except services.DashboardFull as exc:  # another member added the last one meanwhile
+        form.add_error(None, str(exc))
+        messages.error(request, "The widget was not added: fix the fields marked below.")
+        return _edit_page(request, dashboard, add_form=form, status=400)
     messages.success(request, f"Added widget “{widget.title}”.")
     return _back_to_widget(dashboard, widget)
 

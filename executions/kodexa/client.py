@@ -34,6 +34,7 @@ from .errors import (
     extract_detail,
 )
 from .filters import Clause, ExecutionField, FilterDialect, build_filter
+from .redact import Redactor
 from .transport import (
     DeadlineRetry,
     Secret,
@@ -129,6 +130,7 @@ class KodexaClient:
         parts = urlsplit(self.base_url)
         self._origin = (parts.scheme, parts.hostname, parts.port)
         self._api_key = Secret(api_key)
+        self._redact = Redactor(api_key)
         self.connect_timeout = float(connect_timeout)
         self.read_timeout = float(read_timeout)
         self.total_timeout = float(total_timeout)
@@ -473,10 +475,8 @@ class KodexaClient:
     def _raise_for_status(
         self, response: requests.Response, body: bytes, start: float, ctx: dict[str, Any]
     ) -> NoReturn:
-        detail, incident_id = extract_detail(body)
-        if detail:
-            # Some servers echo the credential they rejected.
-            detail = detail.replace(self._api_key.reveal(), "[redacted]")
+        # Some servers echo the credential they rejected, anywhere in the body.
+        detail, incident_id = extract_detail(body, redact=self._redact)
         status = ctx["status"]
         cls = error_class_for_status(status)
         kwargs: dict[str, Any] = {

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from .redact import no_redaction
 
 # Upstream text ends up in HTML, logs and audit rows: keep it short and printable.
 MAX_DETAIL_CHARS = 300
@@ -169,23 +171,35 @@ def error_class_for_status(status: int) -> type[KodexaHTTPError]:
     return KodexaHTTPError
 
 
-def clean_text(value: object, *, limit: int = MAX_DETAIL_CHARS) -> str:
-    """Printable, single-line, bounded text: upstream strings are untrusted."""
+def clean_text(value: object, *, limit: int = MAX_DETAIL_CHARS,
+               redact: Callable[[str], str] = no_redaction) -> str:
+    """Printable, single-line, bounded text: upstream strings are untrusted.
+
+    Redaction comes after the control characters are gone (they could split a secret) and before the cut (a
+    secret straddling the limit would otherwise leave its first characters behind).
+    """
     text = value if isinstance(value, str) else str(value)
     text = _CONTROL_CHARS.sub(" ", text).strip()
-    text = re.sub(r" {2,}", " ", text)
+    text = redact(re.sub(r" {2,}", " ", text))
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
 
 
-def extract_detail(body: bytes | str | Mapping[str, Any] | None) -> tuple[str | None, str | None]:
-    """(detail, incident_id) from a problem+json or legacy Spring error body; never the raw body."""
+def extract_detail(
+    body: bytes | str | Mapping[str, Any] | None, *, redact: Callable[[str], str] = no_redaction
+) -> tuple[str | None, str | None]:
+    """(detail, incident_id) from a problem+json or legacy Spring error body; never the raw body.
+
+    Every string taken from the body goes through `redact` (the client passes one that removes its API key).
+    Only `incidentId` is an incident id: a problem's `instance` is the request path, which helps nobody find an
+    incident and may carry whatever the path carried.
+    """
     data: object = body
     if isinstance(body, bytes | str):
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return None, None
     if not isinstance(data, Mapping):
         return None, None
@@ -193,17 +207,31 @@ def extract_detail(body: bytes | str | Mapping[str, Any] | None) -> tuple[str | 
     for key in _DETAIL_KEYS:
         value = data.get(key)
         if isinstance(value, str) and value.strip():
-            detail = clean_text(value)
+            detail = clean_text(value, redact=redact)
             break
     if detail is None:
-        # Legacy 400s carry a {field: message} map instead of a sentence.
-        errors = data.get("errors")
-        if isinstance(errors, Mapping) and errors:
-            joined = "; ".join(f"{k}: {v}" for k, v in list(errors.items())[:5])
-            detail = clean_text(joined)
-    incident = data.get("incidentId") or data.get("instance")
-    if isinstance(incident, str):
-        # A problem+json `instance` may be a URL; its query string is nobody's business.
-        incident = incident.split("?", 1)[0]
-    incident_id = clean_text(incident, limit=80) if isinstance(incident, str) and incident.strip() else None
+        items = _error_items(data.get("errors"))
+        if items:
+            detail = clean_text("; ".join(items), redact=redact)
+    incident = data.get("incidentId")
+    incident_id = (clean_text(incident, limit=80, redact=redact)
+                   if isinstance(incident, str) and incident.strip() else None)
     return detail, incident_id
+
+
+def _error_items(errors: object) -> list[str]:
+    """Legacy 400s carry `errors` as a {field: message} map, or as a list of strings or {field, message}s."""
+    if isinstance(errors, Mapping):
+        return [f"{key}: {value}" for key, value in list(errors.items())[:5]]
+    if isinstance(errors, list):
+        items = []
+        for item in errors[:5]:
+            if isinstance(item, Mapping):
+                text = item.get("message") or item.get("defaultMessage") or item.get("detail")
+                where = item.get("field") or item.get("name")
+                if text:
+                    items.append(f"{where}: {text}" if where else str(text))
+            elif isinstance(item, str):
+                items.append(item)
+        return items
+    return []

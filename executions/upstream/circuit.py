@@ -70,6 +70,15 @@ def _state() -> tuple[float | None, bool]:
     return state
 
 
+def circuit_state() -> str:
+    """'open', 'closed', or 'failing' (closed with failures on record), from the shared state; no side effects."""
+    found = cache.get_many([_OPEN_UNTIL, _FAILURES])
+    until = found.get(_OPEN_UNTIL)
+    if until and until > time.time():
+        return "open"
+    return "failing" if found.get(_FAILURES) else "closed"
+
+
 def forget_local_state() -> None:
     """Read the shared state on the next call (after a failure here; and tests, which clear the cache)."""
     global _closed_seen_at

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from executions.upstream import reachability
+from tests.helpers import reset_calls, upstream_calls
+
 pytestmark = pytest.mark.django_db
 
 
@@ -16,7 +19,8 @@ def test_healthz_needs_no_login_and_touches_nothing(client, django_assert_num_qu
 def test_readyz_reports_database_cache_and_kodexa(client, kodexa):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "cache": "ok", "kodexa": "ok"}
+    assert response.json()["checks"] == {"database": "ok", "cache": "ok", "kodexa": "ok", "circuit": "closed"}
+    assert response.json()["kodexa_checked_at"]
 
 
 def test_readyz_stays_ready_when_kodexa_is_down(client, kodexa):
@@ -24,6 +28,45 @@ def test_readyz_stays_ready_when_kodexa_is_down(client, kodexa):
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["checks"]["kodexa"] == "KodexaServerError"
+
+
+def test_readyz_costs_at_most_one_upstream_call_per_window(client, kodexa):
+    reset_calls(kodexa)
+    answers = [client.get("/readyz") for _ in range(100)]
+    assert {a.status_code for a in answers} == {200}
+    assert {a.json()["checks"]["kodexa"] for a in answers} == {"ok"}
+    assert upstream_calls(kodexa) == 1
+    reachability.forget()  # the window ended: the next probe asks again, once
+    for _ in range(10):
+        client.get("/readyz")
+    assert upstream_calls(kodexa) == 2
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_readyz_probes_never_open_the_circuit_breaker(client, kodexa, viewer_client, status):
+    kodexa.control.add_fault("GET /api/account/me", status=status, times=-1)
+    reset_calls(kodexa)
+    for _ in range(100):
+        reachability.forget()  # every probe asks Kodexa, as if each came in a new window
+        response = client.get("/readyz")
+        assert response.status_code == 200
+    # Signed-in users are unaffected: their pages still call Kodexa.
+    assert viewer_client.get("/executions/").status_code == 200
+    assert kodexa.control.calls()["by_route"]["GET /api/executions"] >= 1
+    # One request per probe: no retries, so a failing Kodexa is not hammered by health checks either.
+    assert kodexa.control.calls()["by_route"]["GET /api/account/me"] == 100
+    assert response.json()["checks"]["circuit"] == "closed"
+    assert response.json()["checks"]["kodexa"] == ("KodexaRateLimited" if status == 429 else "KodexaServerError")
+
+
+def test_readyz_reports_an_open_circuit_breaker(client, kodexa):
+    from executions.upstream import circuit
+
+    for _ in range(circuit.FAILURE_THRESHOLD):
+        circuit._record_failure()
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["circuit"] == "open"
 
 
 def test_readyz_fails_when_the_cache_is_broken(client, settings):

@@ -2,60 +2,17 @@
 
 from __future__ import annotations
 
-import io
-import json
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import pytest
+
+from tests.helpers import json_log
 
 pytestmark = pytest.mark.django_db
 
 
-def _configured_console() -> logging.Handler:
-    """The handler settings.LOGGING installs on the root logger (pytest adds its own capture handlers too)."""
-    consoles = [h for h in logging.getLogger().handlers if h.name == "console"]
-    assert len(consoles) == 1, logging.getLogger().handlers
-    return consoles[0]
-
-
-class _Lines:
-    def __init__(self, stream: io.StringIO) -> None:
-        self._stream = stream
-
-    @property
-    def text(self) -> str:
-        return self._stream.getvalue()
-
-    def records(self) -> list[dict[str, Any]]:
-        """Every line parsed as JSON: a line that is not one whole object fails the test here."""
-        return [json.loads(line) for line in self.text.splitlines()]
-
-
-@contextmanager
-def _json_log(level: int = logging.INFO) -> Iterator[_Lines]:
-    """What the console handler would print, written to a buffer by a twin with its formatter and filters."""
-    console = _configured_console()
-    stream = io.StringIO()
-    twin = logging.StreamHandler(stream)
-    twin.setFormatter(console.formatter)
-    for log_filter in console.filters:
-        twin.addFilter(log_filter)
-    root = logging.getLogger()
-    previous_level = root.level
-    root.addHandler(twin)
-    root.setLevel(level)
-    try:
-        yield _Lines(stream)
-    finally:
-        root.removeHandler(twin)
-        root.setLevel(previous_level)
-
-
 def test_each_record_is_one_json_object_per_line_with_a_request_id(viewer_client, kodexa):
-    with _json_log() as log:
+    with json_log() as log:
         response = viewer_client.get("/executions/")
         # Outside any request; a newline and a traceback must not split the record over several lines.
         try:
@@ -76,7 +33,7 @@ def test_each_record_is_one_json_object_per_line_with_a_request_id(viewer_client
 def test_every_line_of_a_request_carries_its_response_request_id(viewer_client, kodexa):
     """Including Django's own "Bad Gateway: /path" line, which it writes after the middleware has returned."""
     kodexa.control.add_fault("GET /api/executions", status=500, times=10)
-    with _json_log() as log:
+    with json_log() as log:
         response = viewer_client.get("/executions/")
     assert response.status_code == 502
     records = log.records()
@@ -86,7 +43,7 @@ def test_every_line_of_a_request_carries_its_response_request_id(viewer_client, 
 
 
 def test_a_client_supplied_request_id_is_the_one_logged(viewer_client, kodexa):
-    with _json_log() as log:
+    with json_log() as log:
         response = viewer_client.get("/executions/", headers={"X-Request-ID": "lb-trace-0001"})
     assert response["X-Request-ID"] == "lb-trace-0001"
     assert {r["request_id"] for r in log.records()} == {"lb-trace-0001"}
@@ -95,7 +52,7 @@ def test_a_client_supplied_request_id_is_the_one_logged(viewer_client, kodexa):
 def test_the_api_key_never_reaches_the_logs_of_an_upstream_call(viewer_client, kodexa, settings):
     """Every level, every logger (urllib3's debug lines included) and every extra field, success and failure."""
     assert kodexa.api_key == settings.KODEXA_API_KEY and len(kodexa.api_key) > 8
-    with _json_log(logging.DEBUG) as log:
+    with json_log(logging.DEBUG) as log:
         ok = viewer_client.get("/executions/")
         kodexa.control.add_fault("GET /api/executions", status=500, times=10)
         failed = viewer_client.get("/executions/?status=FAILED")  # not seen before: no last good copy to show
@@ -106,7 +63,7 @@ def test_the_api_key_never_reaches_the_logs_of_an_upstream_call(viewer_client, k
 
 
 def test_an_unsafe_client_request_id_never_reaches_the_logs(viewer_client, kodexa):
-    with _json_log() as log:
+    with json_log() as log:
         response = viewer_client.get("/executions/", headers={"X-Request-ID": 'x"}\n{"level": "forged"'})
     assert response["X-Request-ID"] != 'x"}\n{"level": "forged"'
     assert "forged" not in log.text

@@ -17,14 +17,24 @@ def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=60, check=False)
 
 
+PRODUCTION = {"DJANGO_SETTINGS_MODULE": "kodexa_admin.settings", "DJANGO_DEBUG": "false", "DJANGO_SECURE": "true",
+              "DJANGO_SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-key-9f8e7d6c5b4a",
+              "DJANGO_ALLOWED_HOSTS": "admin.example.com", "KODEXA_URL": "https://platform.example.com",
+              "KODEXA_API_KEY": "k" * 32}
+
+
 def test_check_deploy_is_clean_in_production():
-    result = _run("check", "--deploy", "--fail-level", "WARNING",
-                  DJANGO_SETTINGS_MODULE="kodexa_admin.settings", DJANGO_DEBUG="false", DJANGO_SECURE="true",
-                  DJANGO_SECRET_KEY="x" * 20 + "-a-long-random-production-secret-key-9f8e7d6c5b4a",
-                  DJANGO_ALLOWED_HOSTS="admin.example.com", KODEXA_URL="https://platform.example.com",
-                  KODEXA_API_KEY="k" * 32)
+    result = _run("check", "--deploy", "--fail-level", "WARNING", AUDIT_CHAIN_KEY="c" * 64, **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "WARNINGS" not in result.stderr
+
+
+def test_check_deploy_warns_when_the_audit_chain_key_derives_from_the_secret_key():
+    result = _run("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode != 0
+    assert "executions.W003" in result.stderr and "AUDIT_CHAIN_KEY is not set" in result.stderr
+    # The plain start-up check stays quiet: only a deployment review needs the warning.
+    assert _run("check", "--fail-level", "WARNING", **PRODUCTION).returncode == 0
 
 
 def test_missing_secret_key_refuses_to_start():
@@ -51,3 +61,17 @@ def test_an_unknown_filter_dialect_or_sort_separator_is_refused_at_start():
     separator = _run("check", KODEXA_SORT_SEPARATOR=";", **base)
     assert separator.returncode != 0 and "executions.E005" in separator.stderr
     assert _run("check", KODEXA_SORT_SEPARATOR=":", **base).returncode == 0
+
+
+def test_audit_chain_key_check_only_warns_in_production_without_an_explicit_key(settings):
+    from executions.checks import audit_chain_key_check
+    from kodexa_admin.audit_key import derived_chain_key
+
+    settings.DEBUG, settings.AUDIT_CHAIN_KEY = False, derived_chain_key(settings.SECRET_KEY)
+    assert [w.id for w in audit_chain_key_check(None)] == ["executions.W003"]
+    settings.AUDIT_CHAIN_KEY = ""
+    assert [w.id for w in audit_chain_key_check(None)] == ["executions.W003"]
+    settings.AUDIT_CHAIN_KEY = "kept-in-the-app-servers-environment-only"
+    assert audit_chain_key_check(None) == []
+    settings.DEBUG, settings.AUDIT_CHAIN_KEY = True, derived_chain_key(settings.SECRET_KEY)
+    assert audit_chain_key_check(None) == []

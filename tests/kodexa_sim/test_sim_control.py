@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import signal
 import subprocess
@@ -333,10 +334,11 @@ def test_200_concurrent_connections_are_served_in_parallel(sim) -> None:  # type
 # ---------------------------------------------------------------- CLI
 
 @contextlib.contextmanager
-def cli_sim(*flags: str) -> Iterator[str]:
+def cli_sim(*flags: str, env: dict[str, str] | None = None) -> Iterator[str]:
     """``python -m kodexa_sim --port 0 FLAGS`` as a real process; yields its URL, then expects a clean SIGTERM exit."""
     process = subprocess.Popen([sys.executable, "-m", "kodexa_sim", "--port", "0", *flags],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, **(env or {})})
     try:
         assert process.stdout is not None
         line = process.stdout.readline().strip()
@@ -356,6 +358,20 @@ def test_cli_prints_listening_line_and_stops_on_sigterm() -> None:
     with cli_sim("--host", "127.0.0.1", "--api-key", "cli-key", "--seed", "3", "--executions", "20") as url:
         response = requests.get(url + "/api/executions", headers={"x-api-key": "cli-key"}, timeout=5)
         assert response.json()["totalElements"] == 20
+
+
+def test_cli_takes_the_key_from_its_environment_so_ps_never_shows_it() -> None:
+    with cli_sim("--executions", "5", env={"KODEXA_SIM_API_KEY": "env-only-key"}) as url:
+        answer = requests.get(url + "/api/account/me", headers={"x-api-key": "env-only-key"}, timeout=5)
+        assert answer.status_code == 200
+        default = requests.get(url + "/api/account/me", headers={"x-api-key": "sim-key"}, timeout=5)
+        assert default.status_code == 401
+
+
+def test_cli_flag_wins_over_the_environment() -> None:
+    with cli_sim("--api-key", "flag-key", "--executions", "5", env={"KODEXA_SIM_API_KEY": "env-key"}) as url:
+        assert requests.get(url + "/api/account/me", headers={"x-api-key": "flag-key"}, timeout=5).status_code == 200
+        assert requests.get(url + "/api/account/me", headers={"x-api-key": "env-key"}, timeout=5).status_code == 401
 
 
 def test_cli_cancel_and_restricted_key_flags() -> None:

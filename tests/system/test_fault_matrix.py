@@ -26,6 +26,7 @@ from django.urls import reverse
 from executions.browse.query import ExecutionQuery
 from executions.dashboards.services import dashboard_create, widget_add
 from executions.models import AuditEvent
+from tests.helpers import json_log
 
 pytestmark = pytest.mark.django_db
 
@@ -434,3 +435,67 @@ def test_connect_timeout(client, operator, kodexa, fast_budget, settings, blackh
         body = _follow(client, response, execution, kodexa)
         _assert_flash(body, "error", message)
         assert kodexa.control.calls()["by_route"].get(PUT_ROUTE, 0) == 0
+
+
+# --- an upstream that echoes the API key -------------------------------------------------------------
+
+
+def _key_echoes(key: str) -> dict[str, tuple[dict, dict]]:  # type: ignore[type-arg]
+    """Error bodies (and headers) that put the key, or a long fragment of it, in every field a client reads."""
+    plain = {"detail": "request failed"}
+    return {
+        "detail": ({"detail": f"bad key {key}"}, {}),
+        "title": ({"title": f"Unauthorized {key}"}, {}),
+        "message": ({"message": f"key {key} unknown"}, {}),
+        "errorMessage": ({"errorMessage": key}, {}),
+        "incidentId": ({"incidentId": key}, {}),
+        "instance": ({"type": "about:blank", "instance": f"/api/executions/{key}"}, {}),
+        "errors map": ({"errors": {"x-api-key": key}}, {}),
+        "errors list": ({"errors": [{"field": "x-api-key", "message": key}, f"header {key}"]}, {}),
+        "long detail": ({"detail": "x" * 280 + key}, {}),  # the key straddles the 300-character cut
+        "upper case": ({"detail": key.upper()}, {}),
+        "fragment": ({"detail": f"prefix {key[3:15]} suffix"}, {}),
+        "headers": (plain, {"X-Incident": key, "WWW-Authenticate": f'ApiKey key="{key}"', "Retry-After": key}),
+    }
+
+
+KEY_ECHO_NAMES = list(_key_echoes("k" * 20))
+
+
+def _leaked(key: str, text: str, width: int = 8) -> list[str]:
+    """Every fragment of `key` of `width` characters found in `text`, in any letter case."""
+    lowered = text.lower()
+    return sorted({key[i : i + width] for i in range(len(key) - width + 1) if key[i : i + width].lower() in lowered})
+
+
+@pytest.mark.parametrize("echo", KEY_ECHO_NAMES)
+@pytest.mark.parametrize("status", [400, 401, 500])
+def test_key_echo_reaches_no_page_header_log_or_audit_record(client, operator, auditor, kodexa, fast_budget, echo,
+                                                            status):
+    key = kodexa.api_key
+    body, headers = _key_echoes(key)[echo]
+    execution = kodexa.control.add_execution(status="RUNNING", _sim={"lifecycle": False})["id"]
+    kodexa.control.add_fault("PUT /api/executions/*/cancel", times=-1, status=status, body=body, headers=headers)
+    kodexa.control.add_fault("GET /api/executions", times=-1, status=status, body=body, headers=headers)
+    texts: list[str] = []
+    with json_log(logging.DEBUG) as log:
+        client.force_login(operator)
+        cancel = _cancel(client, execution, "the key must not come back")
+        texts.append(_follow(client, cancel, execution, kodexa))
+        listing = client.get(reverse("executions:list"))
+        texts.append(_assert_clean(listing, kodexa))
+        client.force_login(auditor)
+        for name in ("audit:list", "audit:export_csv", "audit:export_json"):
+            response = client.get(reverse(name), {"execution_id": execution})
+            assert response.status_code == 200
+            page = b"".join(response.streaming_content).decode() if response.streaming else response.content.decode()
+            assert execution in page  # the attempt is listed, so its error text was really looked at
+            texts.append(page)
+            texts.extend(f"{name}: {value}" for name, value in response.headers.items())
+    events = _audit(execution)
+    assert [e.action for e in events] == ["cancel.requested", "cancel.failed"]
+    assert events[1].upstream_status == status and events[1].error  # the failure is still described
+    texts += [repr(e.__dict__) for e in events]
+    texts.append(log.text)
+    for text in texts:
+        assert _leaked(key, text) == [], text[:3000]

@@ -1,6 +1,7 @@
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from executions.cancel.reconcile import audit_reconcile
+from executions.upstream.client import KodexaNotConfigured, kodexa_client
 
 
 class Command(BaseCommand):
@@ -12,7 +13,12 @@ class Command(BaseCommand):
                             help="only requests at least this old (default 120 s: leaves in-flight cancels alone)")
 
     def handle(self, *args: object, **options: object) -> None:
-        findings = audit_reconcile(older_than_seconds=options["older_than"])
+        try:
+            # Checked first, even with nothing open: a scheduled run without settings must fail loudly.
+            kodexa_client()
+            findings = audit_reconcile(older_than_seconds=options["older_than"])
+        except KodexaNotConfigured as exc:
+            raise CommandError(f"{exc} Set them in the environment (or .env); nothing was reconciled.") from None
         for finding in findings:
             self.stdout.write(f"event {finding.request_event_id} ({finding.execution_id}): {finding.conclusion}")
         self.stdout.write(self.style.SUCCESS(f"{len(findings)} open cancel request(s) reconciled"))

@@ -49,24 +49,47 @@ def test_audit_verify_with_a_logged_head_finds_events_cut_off_the_end(caplog):
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM executions_auditevent WHERE id = %s", [events[-1].pk])
         call_command("audit_verify", stdout=StringIO())  # what is left still links up...
-        with pytest.raises(CommandError, match=f"head {logged_heads[-1]} is not in the chain"):
+        with pytest.raises(CommandError, match=f"head {logged_heads[-1]} is not in this chain") as missing:
             call_command("audit_verify", "--head", logged_heads[-1])  # ...but the logged head is gone
     finally:
         install_triggers(connection)
+    # It cannot tell a cut-off end from a head of another database or key, so it does not claim either.
+    assert "may have been removed from the end" in str(missing.value)
+    assert "another database" in str(missing.value) and "were removed" not in str(missing.value)
+
+
+def test_audit_verify_with_an_older_head_says_where_it_is(caplog):
+    """Events appended after a head was noted are normal: the head is found, and what follows is counted."""
+    events = [audit_event_append(action=AuditAction.CANCEL_DENIED, execution_id=f"e{i}") for i in range(5)]
+    out = StringIO()
+    call_command("audit_verify", "--head", events[1].hash.upper(), stdout=out)
+    assert f"head found at event {events[1].pk}; 3 events after it" in out.getvalue()
+    assert "intact: 5 events" in out.getvalue()
+    latest = StringIO()
+    call_command("audit_verify", "--head", events[-1].hash, stdout=latest)
+    assert f"head found at event {events[-1].pk}; 0 events after it" in latest.getvalue()
+
+
+@pytest.mark.parametrize("head", ["abc", "z" * 64, "0" * 63])
+def test_audit_verify_refuses_a_head_that_is_not_a_hash(head):
+    audit_event_append(action=AuditAction.CANCEL_DENIED, execution_id="e")
+    with pytest.raises(CommandError, match="--head must be a chain hash: 64 hexadecimal characters"):
+        call_command("audit_verify", "--head", head)
 
 
 def test_audit_verify_checks_an_export_file(tmp_path, auditor_client):
     for i in range(3):
         audit_event_append(action=AuditAction.CANCEL_DENIED, execution_id=f"e{i}")
-    rows = json.loads(b"".join(auditor_client.get("/audit/export.json").streaming_content))
+    document = json.loads(b"".join(auditor_client.get("/audit/export.json").streaming_content))
     good = tmp_path / "export.json"
-    good.write_text(json.dumps(rows))
+    good.write_text(json.dumps(document))
     out = StringIO()
     call_command("audit_verify", "--file", str(good), stdout=out)
     assert "intact: 4 events" in out.getvalue()  # the three, and the export's own event
+    rows = document["events"]
     rows[1]["execution_id"] = "forged"
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps(rows))
+    bad.write_text(json.dumps(document))
     with pytest.raises(CommandError, match=f"event {rows[1]['id']}"):
         call_command("audit_verify", "--file", str(bad))
 

@@ -10,7 +10,8 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from executions.audit.chain import RequestMeta, audit_event_append, export_verify
+from executions.audit.chain import RequestMeta, audit_event_append
+from executions.audit.exports import audit_export_verify
 from executions.models import AuditAction, AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -94,9 +95,9 @@ def test_keyset_pages_are_stable_while_events_arrive(auditor_client, operator):
 def test_json_export_streams_verifies_and_is_audited(auditor_client, history):
     response = auditor_client.get(reverse("audit:export_json"), {"execution_id": EXEC_A})
     assert response.status_code == 200 and response.streaming
-    rows = json.loads(b"".join(response.streaming_content))
-    assert [r["action"] for r in rows] == ["cancel.requested", "cancel.succeeded"]
-    assert export_verify(rows).ok
+    document = json.loads(b"".join(response.streaming_content))
+    assert [r["action"] for r in document["events"]] == ["cancel.requested", "cancel.succeeded"]
+    assert audit_export_verify(document=document).report.ok
     exported = AuditEvent.objects.filter(action=AuditAction.AUDIT_EXPORTED).get()
     assert exported.actor_username == "auditor" and exported.details["filters"] == {"execution_id": EXEC_A}
 
@@ -150,3 +151,20 @@ def test_the_admin_shows_events_but_cannot_add_change_or_delete_them(client, dja
     assert client.post(reverse("admin:executions_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code \
         == 403
     assert AuditEvent.objects.get(pk=event.pk).reason == event.reason
+
+
+@pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_cell_neutralises_every_formula_lead(lead):
+    from executions.audit.spreadsheet import csv_cell
+
+    assert csv_cell(f"{lead}cmd|' /C calc'!A0") == f"'{lead}cmd|' /C calc'!A0"
+    assert csv_cell(f"a{lead}b") == f"a{lead}b"  # only the first character can start a formula
+
+
+def test_csv_export_neutralises_cells_starting_with_tab_or_carriage_return(auditor_client):
+    # The reason keeps tabs when stored; the idempotency key is stored as given, so a CR survives there.
+    audit_event_append(action=AuditAction.CANCEL_DENIED, execution_id=EXEC_A, reason="\t=1+1",
+                       idempotency_key="\r=2+2")
+    response = auditor_client.get(reverse("audit:export_csv"), {"execution_id": EXEC_A})
+    (row,) = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
+    assert row["reason"] == "'\t=1+1" and row["idempotency_key"] == "'\r=2+2"

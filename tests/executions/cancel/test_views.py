@@ -169,3 +169,59 @@ def test_list_shows_checkboxes_only_to_operators(operator_client, viewer_client,
     _running(kodexa)
     assert 'name="ids"' in operator_client.get(reverse("executions:list")).content.decode()
     assert 'name="ids"' not in viewer_client.get(reverse("executions:list")).content.decode()
+
+
+def _fake_ids(n: int, start: int = 0) -> list[str]:
+    return [f"0f6c1e9a-3a7d-4c1e-9f0e-{i:012d}" for i in range(start, start + n)]
+
+
+def _refused_bulk(client, n: int = 100, start: int = 0) -> int:  # type: ignore[no-untyped-def]
+    return client.post(reverse("executions:bulk_cancel"), {"ids": _fake_ids(n, start), "confirm": "1",
+                                                            "reason": "x" * 2000}).status_code
+
+
+def test_a_refused_bulk_attempt_is_one_event_that_counts_its_ids(viewer_client, viewer):
+    codes = [_refused_bulk(viewer_client, start=100 * i) for i in range(10)]
+    assert codes == [403] * 10
+    events = list(AuditEvent.objects.order_by("id"))
+    assert len(events) == 10
+    for i, event in enumerate(events):
+        assert event.action == AuditAction.CANCEL_DENIED and event.actor == viewer
+        assert event.details["count"] == 100
+        assert event.details["execution_ids"] == _fake_ids(5, start=100 * i)  # the first few
+        assert event.execution_id == ""  # many executions: none is named alone
+        assert event.reason == "x" * 500  # bounded like the form's field
+
+
+def test_refusals_past_the_limit_are_counted_then_summarised_in_one_event(viewer_client, viewer):
+    import time
+
+    import time_machine
+
+    window_start = (int(time.time()) // 600 + 1) * 600  # the next 10-minute window, within the session's life
+    with time_machine.travel(window_start, tick=False) as traveller:
+        codes = [_refused_bulk(viewer_client, n=3) for _ in range(25)]
+        assert codes == [403] * 25  # refused all the same
+        assert AuditEvent.objects.count() == 10  # the limit: 10 recorded one by one per window
+        traveller.shift(9 * 60)
+        assert _refused_bulk(viewer_client, n=3) == 403
+        assert AuditEvent.objects.count() == 10  # same window
+        traveller.shift(61)
+        # The next refusal in a new window first accounts for the 16 that were only counted.
+        assert _refused_bulk(viewer_client, n=2) == 403
+    summary, latest = AuditEvent.objects.order_by("-id")[:2][::-1]
+    assert summary.action == latest.action == AuditAction.CANCEL_DENIED
+    assert summary.actor == latest.actor == viewer
+    assert summary.details["suppressed_attempts"] == 16 and summary.details["count"] == 48
+    assert latest.details["count"] == 2
+    assert AuditEvent.objects.count() == 12
+
+
+def test_a_single_refused_cancel_is_still_one_event(viewer_client):
+    execution_id = _fake_ids(1)[0]
+    response = viewer_client.post(reverse("executions:cancel", args=[execution_id]),
+                                  {"reason_category": "stuck", "reason": "y" * 2000, "token": "x" * 24})
+    assert response.status_code == 403
+    (event,) = AuditEvent.objects.all()
+    assert event.action == AuditAction.CANCEL_DENIED and event.execution_id == execution_id
+    assert event.details["count"] == 1 and len(event.reason) == 500

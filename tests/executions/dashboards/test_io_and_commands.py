@@ -135,3 +135,29 @@ def test_export_to_a_file(tmp_path, dashboard):
     target = tmp_path / "out.json"
     call_command("dashboard_export", str(dashboard.pk), "-o", str(target), stderr=io.StringIO())
     assert json.loads(target.read_text())["name"] == "Invoices on fire"
+
+
+def test_a_deeply_nested_file_is_a_clear_error_naming_the_file(tmp_path, db):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CommandError) as caught:
+        call_command("dashboard_import", str(path), stderr=io.StringIO())
+    assert str(caught.value) == f"{path}: nested too deeply to be a dashboard file"
+    assert not Dashboard.objects.exists()
+
+
+def test_a_deeply_nested_file_on_the_command_line_prints_no_traceback(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = tmp_path / "deep.json"
+    path.write_text('{"widgets": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    manage = Path(__file__).resolve().parents[3] / "manage.py"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kodexa_admin.settings_test"}
+    done = subprocess.run([sys.executable, str(manage), "dashboard_import", str(path)], capture_output=True,
+                          text=True, env=env, timeout=60, check=False)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "RecursionError" not in done.stderr
+    assert f"CommandError: {path}: nested too deeply to be a dashboard file" in done.stderr

@@ -89,6 +89,35 @@ def test_saving_refuses_bad_filters_and_foreign_teams(member, django_user_model)
     assert not SavedView.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ("stauts=FAILED", 'unknown filter "stauts"'),
+        ("status", '"status" is not of the form name=value'),
+        ("%%%", '"%%%" is not of the form name=value'),
+        ("=FAILED", 'unknown filter ""'),
+        ("status=FAILED&colour=red", 'unknown filter "colour"'),
+        ("status=FAILED&created_after=yesterday", "created_after: Enter a valid date/time."),
+    ],
+)
+def test_saving_refuses_filters_that_do_not_parse_and_says_why(member, params, error):
+    from django.contrib.messages import get_messages
+
+    response = _client(member).post(reverse("dashboards:view_create"), {"name": "Odd", "params": params})
+    assert response.status_code == 302
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    assert len(said) == 1 and said[0].startswith("The view was not saved: these filters are not valid: ")
+    assert error in said[0]
+    assert not SavedView.objects.exists()  # never saved as "all executions"
+
+
+def test_saving_ignores_the_page_and_live_flag_and_blank_fields(member):
+    response = _client(member).post(reverse("dashboards:view_create"),
+                                    {"name": "Ok", "params": "status=FAILED&q=&page=4&live=1"})
+    assert response.status_code == 302
+    assert SavedView.objects.get().view == {"status": ["FAILED"]}
+
+
 def test_only_the_owner_renames_and_deletes(shared_view, member, member2):
     other = _client(member2)
     assert other.post(reverse("dashboards:view_rename", args=[shared_view.pk]), {"name": "x"}).status_code == 404

@@ -664,3 +664,65 @@ def test_retry_sleep_never_passes_the_deadline() -> None:
     finally:
         transport.call_deadline.value = None
     assert not retry.is_exhausted()
+
+
+def _fragments_of(secret: str, text: str, width: int = 8) -> list[str]:
+    lowered = text.lower()
+    return [secret[i : i + width] for i in range(len(secret) - width + 1) if secret[i : i + width].lower() in lowered]
+
+
+KEY_ECHOES = {
+    "detail": {"detail": f"bad key {KEY}"},
+    "title": {"title": f"Unauthorized {KEY}"},
+    "message": {"message": f"key {KEY} unknown"},
+    "errorMessage": {"errorMessage": KEY},
+    "incidentId": {"detail": "failed", "incidentId": KEY},
+    "instance": {"detail": "failed", "instance": f"/api/executions/{KEY}"},
+    "errors map": {"errors": {"x-api-key": KEY}},
+    "errors list": {"errors": [{"field": "x-api-key", "message": KEY}, f"header {KEY}"]},
+    "long detail": {"detail": "x" * 280 + KEY},  # the key straddles the 300-character cut
+    "upper case": {"detail": KEY.upper()},
+    "lower case": {"message": KEY.lower()},
+    "fragment": {"detail": f"prefix {KEY[4:16]} suffix"},
+    "control characters": {"detail": f"\x1b[0m{KEY}\r\n"},
+}
+
+
+@pytest.mark.parametrize("body", KEY_ECHOES.values(), ids=KEY_ECHOES.keys())
+def test_an_error_body_echoing_the_key_never_carries_it_out(
+    client: KodexaClient, rsps: responses.RequestsMock, caplog: pytest.LogCaptureFixture, body: dict[str, Any]
+) -> None:
+    rsps.put(CANCEL_URL, status=500, json=body, headers={"X-Echo": KEY, "Retry-After": KEY})
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(KodexaServerError) as info:
+        client.cancel_execution(EXEC_ID)
+    error = info.value
+    for text in (str(error), repr(error), error.message, error.detail or "", error.incident_id or "", caplog.text):
+        assert _fragments_of(KEY, text) == [], text
+    assert error.detail  # something was still said
+
+
+def test_an_incident_id_comes_only_from_incident_id_not_from_instance(
+    client: KodexaClient, rsps: responses.RequestsMock
+) -> None:
+    rsps.put(CANCEL_URL, status=500, json={"detail": "boom", "instance": "/api/executions/abc"})
+    with pytest.raises(KodexaServerError) as info:
+        client.cancel_execution(EXEC_ID)
+    assert info.value.incident_id is None and "incident" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("errors", "expected"),
+    [
+        ({"name": "must not be blank"}, "name: must not be blank"),
+        ([{"field": "name", "message": "must not be blank"}, "status is unknown"],
+         "name: must not be blank; status is unknown"),
+    ],
+)
+def test_legacy_error_items_are_shown_as_a_map_or_a_list(
+    client: KodexaClient, rsps: responses.RequestsMock, errors: object, expected: str
+) -> None:
+    rsps.put(CANCEL_URL, status=400, json={"errors": errors})
+    with pytest.raises(KodexaBadRequest) as info:
+        client.cancel_execution(EXEC_ID)
+    assert info.value.detail == expected
