@@ -40,7 +40,7 @@ def _fill(events: int) -> list[str]:
     from django.utils import timezone
 
     from executions.audit.chain import GENESIS_HASH, canonical_payload, chain_hash
-    from executions.models import AuditAction, AuditEvent
+    from executions.audit.models import AuditAction, AuditEvent
 
     execution_ids = [str(uuid.UUID(int=random.getrandbits(128), version=4)) for _ in
                      range(max(1, events // EXECUTIONS_PER_EVENT_BATCH))]

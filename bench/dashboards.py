@@ -47,7 +47,7 @@ def main() -> None:
 def _dashboard():  # type: ignore[no-untyped-def]
     from django.contrib.auth.models import Group, User
 
-    from executions.models import Dashboard, Widget
+    from executions.dashboards.models import Dashboard, Widget
 
     team, _ = Group.objects.get_or_create(name="Bench")
     user, _ = User.objects.get_or_create(username="bench")

@@ -29,7 +29,7 @@ def _first_ids(sim: SimProcess, n: int) -> list[str]:
 def _dashboard_path(user) -> str:  # type: ignore[no-untyped-def]
     from django.contrib.auth.models import Group
 
-    from executions.models import Dashboard, Widget
+    from executions.dashboards.models import Dashboard, Widget
 
     team, _ = Group.objects.get_or_create(name="Profile")
     user.groups.add(team)

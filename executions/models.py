@@ -1,193 +1,27 @@
-"""Local data: the append-only audit log of remote actions, dashboards and saved views."""
+"""Django finds an app's models here; each lives beside the feature that owns it."""
 
-from __future__ import annotations
+from executions.audit.models import AuditAction, AuditEvent, AuditEventQuerySet
+from executions.dashboards.models import (
+    REFRESH_MAX_SECONDS,
+    REFRESH_MIN_SECONDS,
+    WIDGET_LIMIT_MAX,
+    WIDGETS_PER_DASHBOARD_MAX,
+    Dashboard,
+    SavedView,
+    Widget,
+    WidgetKind,
+)
 
-from django.conf import settings
-from django.db import models
-from django.utils import timezone
-
-
-class AuditAction(models.TextChoices):
-    CANCEL_REQUESTED = "cancel.requested", "Cancel requested"
-    CANCEL_SUCCEEDED = "cancel.succeeded", "Cancel succeeded"
-    CANCEL_FAILED = "cancel.failed", "Cancel failed"
-    CANCEL_UNKNOWN = "cancel.unknown", "Cancel outcome unknown"
-    CANCEL_DENIED = "cancel.denied", "Cancel denied"
-    CANCEL_SKIPPED = "cancel.skipped", "Cancel not sent (already finished)"
-    CANCEL_RECONCILED = "cancel.reconciled", "Cancel outcome reconciled"
-    AUDIT_EXPORTED = "audit.exported", "Audit log exported"
-
-
-_ACTION_TONES = {
-    AuditAction.CANCEL_REQUESTED: "info",
-    AuditAction.CANCEL_SUCCEEDED: "success",
-    AuditAction.CANCEL_FAILED: "danger",
-    AuditAction.CANCEL_UNKNOWN: "warning",
-    AuditAction.CANCEL_DENIED: "danger",
-    AuditAction.CANCEL_SKIPPED: "muted",
-    AuditAction.CANCEL_RECONCILED: "warning",
-    AuditAction.AUDIT_EXPORTED: "neutral",
-}
-
-
-class AuditEventQuerySet(models.QuerySet):
-    def update(self, **kwargs: object) -> int:
-        raise TypeError("Audit events are append-only: they cannot be updated.")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise TypeError("Audit events are append-only: they cannot be deleted.")
-
-
-class AuditEvent(models.Model):
-    """One immutable fact about a remote action, linked into an HMAC chain (see executions/audit)."""
-
-    occurred_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
-    action = models.CharField(max_length=32, choices=AuditAction.choices, db_index=True, editable=False)
-    # DO_NOTHING without a database constraint: deleting a user must not UPDATE events (the triggers refuse it,
-    # and the id is part of the hashed record). The event keeps the number; actor_username says who it was.
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
-        related_name="+", editable=False,
-    )
-    actor_username = models.CharField(max_length=150, blank=True, editable=False)
-    execution_id = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
-    reason_category = models.CharField(max_length=32, blank=True, editable=False)
-    reason = models.TextField(blank=True, editable=False)
-    batch_id = models.UUIDField(null=True, blank=True, db_index=True, editable=False)
-    request_id = models.CharField(max_length=64, blank=True, editable=False)
-    client_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
-    user_agent = models.CharField(max_length=300, blank=True, editable=False)
-    status_before = models.CharField(max_length=32, blank=True, editable=False)
-    upstream_status = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
-    status_after = models.CharField(max_length=32, blank=True, editable=False)
-    error = models.TextField(blank=True, editable=False)
-    upstream_latency_ms = models.FloatField(null=True, blank=True, editable=False)
-    request_event = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="outcomes", editable=False,
-    )
-    # The cancel form's one-time token (per item for bulk cancels): a replayed or double-clicked form finds
-    # the first attempt here instead of calling Kodexa again. Unique, so two racing submits cannot both win.
-    idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True, editable=False)
-    details = models.JSONField(default=dict, blank=True, editable=False)
-    prev_hash = models.CharField(max_length=64, editable=False)
-    hash = models.CharField(max_length=64, unique=True, editable=False)
-
-    objects = AuditEventQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-id"]
-        permissions = [("cancel_execution", "Can cancel Kodexa executions")]
-        indexes = [models.Index(fields=["execution_id", "-id"], name="audit_execution_idx")]
-
-    def __str__(self) -> str:
-        return f"#{self.pk} {self.action} {self.execution_id} by {self.actor_username or '-'}"
-
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk is not None or not self._state.adding:
-            raise TypeError("Audit events are append-only: they cannot be changed once written.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        raise TypeError("Audit events are append-only: they cannot be deleted.")
-
-    @property
-    def tone(self) -> str:
-        """Badge colour, matching the execution status tones."""
-        return _ACTION_TONES.get(self.action, "neutral")
-
-
-# --- Saved views and dashboards (issue 5) --------------------------------------------------------------
-# The `view` JSON is the DESIGN.md section 7 form (ExecutionQuery.to_view()); it is validated by
-# executions/dashboards/io.py before it is stored, and again when it is read, so a rule change cannot crash a page.
-
-REFRESH_MIN_SECONDS = 10
-REFRESH_MAX_SECONDS = 3600
-WIDGET_LIMIT_MAX = 50
-# Every widget costs Kodexa reads on every refresh (a status breakdown one per status): the forms, the services
-# and the importer refuse more than this, and a render never reads for more (see dashboards/selectors.py).
-WIDGETS_PER_DASHBOARD_MAX = 24
-
-
-class SavedView(models.Model):
-    """A named /executions/ query: private to its owner, or shared with one of the owner's teams."""
-
-    name = models.CharField(max_length=100)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
-    # A deleted team makes its shared views private again rather than deleting someone's work.
-    team = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="saved_views", help_text="Empty = private to the owner.")
-    view = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["name", "id"]
-        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="savedview_owner_name_unique")]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Dashboard(models.Model):
-    """A team's set of widgets; every member of the team may see and edit it."""
-
-    name = models.CharField(max_length=100)
-    # PROTECT: deleting a team must not silently take its dashboards with it.
-    team = models.ForeignKey("auth.Group", on_delete=models.PROTECT, related_name="dashboards")
-    refresh_seconds = models.PositiveIntegerField(default=30)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["name", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["team", "name"], name="dashboard_team_name_unique"),
-            models.CheckConstraint(
-                condition=models.Q(refresh_seconds__gte=REFRESH_MIN_SECONDS, refresh_seconds__lte=REFRESH_MAX_SECONDS),
-                name="dashboard_refresh_range",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.team.name})"
-
-
-class WidgetKind(models.TextChoices):
-    COUNT = "count", "Count"
-    TABLE = "table", "Table"
-    STATUS_BREAKDOWN = "status_breakdown", "Status breakdown"
-
-
-class Widget(models.Model):
-    """One panel of a dashboard: a saved view or an inline view, shown as a count, a table or a breakdown."""
-
-    dashboard = models.ForeignKey(Dashboard, on_delete=models.CASCADE, related_name="widgets")
-    position = models.PositiveIntegerField(default=0)
-    title = models.CharField(max_length=100)
-    kind = models.CharField(max_length=20, choices=WidgetKind.choices, default=WidgetKind.COUNT)
-    limit = models.PositiveSmallIntegerField(default=10, help_text="Rows shown by a table widget.")
-    # PROTECT: deleting a saved view first copies its query into the widgets that use it (see services).
-    saved_view = models.ForeignKey(SavedView, null=True, blank=True, on_delete=models.PROTECT, related_name="widgets")
-    view = models.JSONField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["position", "id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=(models.Q(saved_view__isnull=False, view__isnull=True)
-                           | models.Q(saved_view__isnull=True, view__isnull=False)),
-                name="widget_one_source",
-            ),
-            models.CheckConstraint(condition=models.Q(limit__gte=1, limit__lte=WIDGET_LIMIT_MAX),
-                                   name="widget_limit_range"),
-        ]
-
-    def __str__(self) -> str:
-        return self.title
-
-    @property
-    def effective_view(self) -> dict:
-        return dict(self.saved_view.view) if self.saved_view_id else dict(self.view or {})
+__all__ = [
+    "REFRESH_MAX_SECONDS",
+    "REFRESH_MIN_SECONDS",
+    "WIDGETS_PER_DASHBOARD_MAX",
+    "WIDGET_LIMIT_MAX",
+    "AuditAction",
+    "AuditEvent",
+    "AuditEventQuerySet",
+    "Dashboard",
+    "SavedView",
+    "Widget",
+    "WidgetKind",
+]

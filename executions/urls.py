@@ -1,27 +1,30 @@
+"""One URL table: each feature's views, under the namespaces the templates use."""
+
 from django.urls import include, path, register_converter
 
-from executions.audit import views as audit_views
-from executions.browse import views
+from executions.audit import views as audit
+from executions.browse import views as browse
+from executions.cancel import views as cancel
 from executions.converters import ExecutionIdConverter
-from executions.dashboards import views as dashboard_views
+from executions.dashboards import views as dashboards
 
 register_converter(ExecutionIdConverter, "execution_id")
 
 execution_patterns = [
-    path("", views.execution_list, name="list"),
-    path("bulk-cancel/", views.execution_bulk_cancel, name="bulk_cancel"),
-    path("<execution_id:execution_id>/", views.execution_detail, name="detail"),
-    path("<execution_id:execution_id>/cancel/", views.execution_cancel_view, name="cancel"),
+    path("", browse.execution_list, name="list"),
+    path("<execution_id:execution_id>/", browse.execution_detail, name="detail"),
+    path("bulk-cancel/", cancel.execution_bulk_cancel, name="bulk_cancel"),
+    path("<execution_id:execution_id>/cancel/", cancel.execution_cancel_view, name="cancel"),
 ]
 
 audit_patterns = [
-    path("", audit_views.audit_list, name="list"),
-    path("export.csv", audit_views.audit_export, {"export_format": "csv"}, name="export_csv"),
-    path("export.json", audit_views.audit_export, {"export_format": "json"}, name="export_json"),
+    path("", audit.audit_list, name="list"),
+    path("export.csv", audit.audit_export, {"export_format": "csv"}, name="export_csv"),
+    path("export.json", audit.audit_export, {"export_format": "json"}, name="export_json"),
 ]
 
 urlpatterns = [
-    path("", dashboard_views.home, name="home"),
+    path("", dashboards.home, name="home"),
     path("executions/", include((execution_patterns, "executions"))),
     path("audit/", include((audit_patterns, "audit"))),
     path("", include("executions.dashboards.urls")),

@@ -27,7 +27,7 @@ from django.db.models import Max, Min
 from django.http import HttpRequest
 from django.utils import timezone
 
-from executions.models import AuditAction, AuditEvent
+from executions.audit.models import AuditAction, AuditEvent
 from executions.upstream.client import redact_api_key
 
 logger = logging.getLogger("executions.audit")

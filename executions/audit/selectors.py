@@ -13,7 +13,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from executions.audit.chain import CHAINED_FIELDS, canonical_payload
-from executions.models import AuditAction, AuditEvent
+from executions.audit.models import AuditAction, AuditEvent
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 2000

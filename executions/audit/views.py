@@ -14,9 +14,9 @@ from django.views.decorators.http import require_GET, require_safe
 from executions.audit import selectors as audit_queries
 from executions.audit.chain import RequestMeta, audit_event_append
 from executions.audit.exports import audit_export_json
+from executions.audit.forms import AuditFilterForm
+from executions.audit.models import AuditAction
 from executions.audit.spreadsheet import csv_cell
-from executions.browse.forms import AuditFilterForm
-from executions.models import AuditAction
 
 AUDIT_PERMISSION = "executions.view_auditevent"
 

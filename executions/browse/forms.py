@@ -12,20 +12,16 @@ from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from executions.audit.selectors import AuditFilters, AuditOutcome
 from executions.browse.query import (
     DEFAULT_PAGE_SIZE,
     DEFAULT_SORT,
-    EXECUTION_ID_PATTERN,
     FILTERABLE_STATUSES,
     PAGE_SIZE_CHOICES,
     SORT_CHOICES,
     ExecutionQuery,
     is_execution_id,
 )
-from executions.cancel.services import MAX_BATCH, CancelReason, ReasonCategory, cancel_token_new
 from executions.kodexa import Assistant, ExecutionStatus
-from executions.models import AuditAction
 
 MAX_TEXT = 200
 MAX_PAGE = 10_000
@@ -154,108 +150,7 @@ class ExecutionFilterForm(forms.Form):
         return text.lower() if is_execution_id(text) else None
 
 
-_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"  # noqa: S105 (a pattern, not a secret)
-
-
-def _no_control_characters(value: str) -> str:
+def no_control_characters(value: str) -> str:
     if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
-        raise forms.ValidationError("The reason cannot contain control characters.")
+        raise forms.ValidationError("The text cannot contain control characters.")
     return value
-
-
-class CancelForm(forms.Form):
-    """A cancel needs a reason: a sentence that will stay in the audit log, and a category.
-
-    The contract (DESIGN.md section 4) names only `reason`: a script that posts just that gets category
-    "other" and a fresh token (so no replay protection, which only a rendered form can give).
-    """
-
-    reason_category = forms.ChoiceField(
-        label="Why", choices=[(c.value, c.label) for c in ReasonCategory], initial=ReasonCategory.STUCK,
-        required=False, widget=PlainSelect,
-    )
-    reason = forms.CharField(
-        label="Reason (kept in the audit log)", min_length=3, max_length=500, strip=True,
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. Stuck at OCR for 3 hours; customer asked"}),
-    )
-    token = forms.RegexField(regex=_TOKEN_PATTERN, widget=forms.HiddenInput, required=False,
-                             error_messages={"invalid": "This form has expired; reload the page and try again."})
-
-    def clean_reason(self) -> str:
-        return _no_control_characters(self.cleaned_data["reason"])
-
-    def clean_token(self) -> str:
-        return self.cleaned_data.get("token") or cancel_token_new()
-
-    def to_reason(self) -> CancelReason:
-        return CancelReason(category=ReasonCategory(self.cleaned_data.get("reason_category") or ReasonCategory.OTHER),
-                            text=self.cleaned_data["reason"])
-
-
-class BulkSelectionForm(forms.Form):
-    """The ids ticked on the list: at most MAX_BATCH, each a well-formed execution id."""
-
-    ids = forms.MultipleChoiceField(required=True, error_messages={"required": "Select at least one execution."})
-
-    def clean_ids(self) -> list[str]:
-        ids = list(dict.fromkeys(i.strip().lower() for i in self.cleaned_data["ids"]))
-        if len(ids) > MAX_BATCH:
-            raise forms.ValidationError(f"At most {MAX_BATCH} executions can be cancelled at once.")
-        if bad := [i for i in ids if not is_execution_id(i)]:
-            raise forms.ValidationError(f"Not an execution id: {bad[0][:80]}")
-        return ids
-
-    def __init__(self, data: Mapping[str, object] | None = None, **kwargs: object) -> None:
-        super().__init__(data, **kwargs)
-        # Any value may be submitted; clean_ids() is the real check.
-        submitted = data.getlist("ids") if data is not None and hasattr(data, "getlist") else []
-        self.fields["ids"].choices = [(i, i) for i in submitted]
-
-
-class BulkCancelForm(BulkSelectionForm, CancelForm):
-    """The confirmation: the same reason for every item, and the count typed out for large batches."""
-
-    TYPED_CONFIRMATION_ABOVE = 10
-    confirm_count = forms.IntegerField(required=False, label="Type the number of executions to confirm")
-
-    def clean(self) -> dict[str, object]:
-        data = super().clean()
-        ids = data.get("ids") or []
-        if len(ids) > self.TYPED_CONFIRMATION_ABOVE and data.get("confirm_count") != len(ids):
-            self.add_error("confirm_count", f"Type {len(ids)} to confirm cancelling {len(ids)} executions.")
-        return data
-
-
-class AuditFilterForm(forms.Form):
-    actor = forms.CharField(required=False, max_length=150, label="Actor (username)")
-    execution_id = forms.RegexField(regex=rf"^\s*{EXECUTION_ID_PATTERN}\s*$", required=False, label="Execution id",
-                                    error_messages={"invalid": "Not an execution id."})
-    action = forms.ChoiceField(required=False, choices=[("", "Any action"), *AuditAction.choices], widget=PlainSelect)
-    outcome = forms.ChoiceField(required=False, choices=[("", "Any outcome"), *[(o.value, o.value.capitalize())
-                                                                                 for o in AuditOutcome]],
-                                widget=PlainSelect)
-    since = UTCDateTimeField(required=False, label="From (UTC)")
-    until = UTCDateTimeField(required=False, label="Until (UTC)")
-    batch_id = forms.UUIDField(required=False, label="Batch id")
-    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
-
-    def clean_actor(self) -> str:
-        return _no_control_characters(self.cleaned_data.get("actor") or "").strip()
-
-    def clean(self) -> dict[str, object]:
-        data = super().clean()
-        if data.get("since") and data.get("until") and data["since"] >= data["until"]:
-            self.add_error("until", "Must be later than “from”.")
-        return data
-
-    def to_filters(self) -> AuditFilters:
-        data = self.cleaned_data
-        return AuditFilters(
-            actor=data.get("actor") or "",
-            execution_id=(data.get("execution_id") or "").strip().lower(),
-            action=data.get("action") or "",
-            outcome=data.get("outcome") or "",
-            since=data.get("since"),
-            until=data.get("until"),
-            batch_id=data.get("batch_id"),
-        )

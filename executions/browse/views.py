@@ -5,47 +5,26 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_safe
 
 from executions.audit import selectors as audit_queries
-from executions.audit.chain import RequestMeta
 from executions.browse import selectors
-from executions.browse.forms import BulkCancelForm, BulkSelectionForm, CancelForm, ExecutionFilterForm
+from executions.browse.forms import ExecutionFilterForm
 from executions.browse.query import ExecutionQuery
+from executions.cancel.forms import CancelForm
 from executions.cancel.services import (
     CANCEL_PERMISSION,
-    CancelNotAllowed,
-    CancelOutcome,
-    cancel_refusal_record,
     cancel_token_new,
-    execution_cancel,
-    execution_cancel_bulk,
 )
 from executions.kodexa import KodexaError, KodexaNotFound
 from executions.upstream.client import KodexaNotConfigured
-from executions.upstream.problems import describe_upstream_error, log_upstream_problem
+from executions.upstream.problems import describe_upstream_error, log_upstream_problem, problem_response
 
 LIST_REFRESH_SECONDS = 10
 DETAIL_REFRESH_SECONDS = 3
-
-
-def _upstream_problem(request: HttpRequest, exc: KodexaError | KodexaNotConfigured, template: str,
-                      context: dict[str, object]) -> HttpResponse:
-    """The page keeps its layout and says what is wrong; an htmx refresh keeps the last good content."""
-    problem = describe_upstream_error(exc)
-    log_upstream_problem(exc, problem)
-    if request.htmx:
-        response = render(request, "executions/_refresh_failed.html", {"problem": problem, "now": timezone.now()})
-        response["HX-Reswap"] = "none"  # only the out-of-band status line is updated
-        return response
-    response = render(request, template, {**context, "problem": problem}, status=problem.http_status)
-    if problem.retry_after:
-        response["Retry-After"] = str(int(problem.retry_after))
-    return response
 
 
 def _note_stale(stale: selectors.Stale | None, context: dict[str, object]) -> None:
@@ -67,7 +46,7 @@ def execution_list(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         form.offer_assistants(selectors.assistant_list_or_empty())
         context["query"] = ExecutionQuery()
-        return render(request, "executions/list.html", context, status=400)
+        return render(request, "browse/list.html", context, status=400)
     if pasted_id := form.pasted_execution_id:
         return redirect("executions:detail", execution_id=pasted_id)
     query = form.to_query()
@@ -89,11 +68,11 @@ def execution_list(request: HttpRequest) -> HttpResponse:
                                            meanwhile=database_reads)
     except (KodexaError, KodexaNotConfigured) as exc:
         form.offer_assistants(selectors.assistant_list_or_empty())
-        return _upstream_problem(request, exc, "executions/list.html", context)
+        return problem_response(request, exc, "browse/list.html", context)
     form.offer_assistants(listing.assistants)
     context["listing"] = listing
     _note_stale(listing.stale, context)
-    template = "executions/_results.html" if request.htmx else "executions/list.html"
+    template = "browse/_results.html" if request.htmx else "browse/list.html"
     return render(request, template, context)
 
 
@@ -115,12 +94,12 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     except KodexaNotFound:
         raise Http404(f"Kodexa does not know execution {execution_id}.") from None
     except (KodexaError, KodexaNotConfigured) as exc:
-        return _upstream_problem(request, exc, "executions/detail.html", context)
+        return problem_response(request, exc, "browse/detail.html", context)
     _note_stale(context["detail"].stale, context)
     context["kodexa_ui_link"] = _kodexa_ui_link(execution_id)
     if context["can_cancel"] and context["detail"].execution.status.is_cancellable:
         context["cancel_form"] = CancelForm(initial={"token": cancel_token_new()})
-    return render(request, "executions/detail.html", context)
+    return render(request, "browse/detail.html", context)
 
 
 def _kodexa_ui_link(execution_id: str) -> str | None:
@@ -139,10 +118,10 @@ def _detail_live(request: HttpRequest, execution_id: str) -> HttpResponse:
     except KodexaNotFound:
         raise Http404(f"Kodexa does not know execution {execution_id}.") from None
     except (KodexaError, KodexaNotConfigured) as exc:
-        return _upstream_problem(request, exc, "executions/detail.html", context)
+        return problem_response(request, exc, "browse/detail.html", context)
     context.update({"execution": live.execution, "messages_feed": live.messages,
                     "messages_error": live.messages_error, "now": timezone.now()})
-    return render(request, "executions/_live.html", context)
+    return render(request, "browse/_live.html", context)
 
 
 def _detail_children(request: HttpRequest, execution_id: str) -> HttpResponse:
@@ -153,65 +132,7 @@ def _detail_children(request: HttpRequest, execution_id: str) -> HttpResponse:
         problem = describe_upstream_error(exc)
         log_upstream_problem(exc, problem)
         context["problem"] = problem
-    return render(request, "executions/_children.html", context)
+    return render(request, "browse/_children.html", context)
 
 
 _PARTS = {"live": _detail_live, "children": _detail_children}
-
-
-_OUTCOME_LEVELS = {
-    CancelOutcome.SUCCEEDED: messages.SUCCESS,
-    CancelOutcome.FAILED: messages.ERROR,
-    CancelOutcome.UNKNOWN: messages.WARNING,
-    CancelOutcome.SKIPPED: messages.INFO,
-    CancelOutcome.PENDING: messages.INFO,
-}
-
-
-def _refuse(request: HttpRequest, execution_ids: list[str]) -> HttpResponse:
-    cancel_refusal_record(user=request.user, execution_ids=execution_ids, reason_text=request.POST.get("reason", ""),
-                          meta=RequestMeta.of(request))
-    return render(request, "errors/403.html", {}, status=403)
-
-
-@require_POST
-def execution_cancel_view(request: HttpRequest, execution_id: str) -> HttpResponse:
-    if not request.user.has_perm(CANCEL_PERMISSION):
-        return _refuse(request, [execution_id])
-    form = CancelForm(request.POST)
-    if not form.is_valid():
-        context = {"nav_section": "executions", "execution_id": execution_id, "form": form}
-        return render(request, "executions/cancel_invalid.html", context, status=400)
-    try:
-        result = execution_cancel(user=request.user, execution_id=execution_id, reason=form.to_reason(),
-                                  meta=RequestMeta.of(request), token=form.cleaned_data["token"])
-    except CancelNotAllowed:
-        return render(request, "errors/403.html", {}, status=403)
-    messages.add_message(request, _OUTCOME_LEVELS[result.outcome], result.message)
-    return redirect("executions:detail", execution_id=execution_id)
-
-
-@require_POST
-def execution_bulk_cancel(request: HttpRequest) -> HttpResponse:
-    """Step 1 (ids only): confirm. Step 2 (confirm=1, with a reason): cancel and show one row per item."""
-    selection = BulkSelectionForm(request.POST)
-    if not request.user.has_perm(CANCEL_PERMISSION):
-        return _refuse(request, selection.cleaned_data["ids"] if selection.is_valid() else [])
-    context: dict[str, object] = {"nav_section": "executions"}
-    if not selection.is_valid():
-        messages.error(request, " ".join(selection.errors.get("ids", ["Nothing selected."])))
-        return redirect("executions:list")
-    ids = selection.cleaned_data["ids"]
-    confirming = request.POST.get("confirm") == "1"
-    form = BulkCancelForm(request.POST) if confirming else BulkCancelForm(
-        initial={"ids": ids, "token": cancel_token_new()})
-    if confirming and form.is_valid():
-        batch = execution_cancel_bulk(user=request.user, execution_ids=ids, reason=form.to_reason(),
-                                      meta=RequestMeta.of(request), token=form.cleaned_data["token"])
-        return render(request, "executions/bulk_result.html", {**context, "batch": batch})
-    try:
-        context["selection"] = selectors.execution_selection(execution_ids=ids)
-    except (KodexaError, KodexaNotConfigured) as exc:
-        return _upstream_problem(request, exc, "executions/bulk_confirm.html", {**context, "form": form, "ids": ids})
-    context.update({"form": form, "ids": ids})
-    return render(request, "executions/bulk_confirm.html", context, status=400 if confirming else 200)

@@ -10,8 +10,8 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from executions.audit.chain import DuplicateAttempt, RequestMeta, audit_event_append
+from executions.audit.models import AuditAction, AuditEvent
 from executions.kodexa import Execution, ExecutionStatus, KodexaError, KodexaNotFound
-from executions.models import AuditAction, AuditEvent
 from executions.upstream.client import KodexaNotConfigured, kodexa_client
 
 logger = logging.getLogger("executions.reconcile")

@@ -19,6 +19,7 @@ from enum import StrEnum
 from django.contrib.auth.base_user import AbstractBaseUser
 
 from executions.audit.chain import DuplicateAttempt, RequestMeta, audit_event_append
+from executions.audit.models import AuditAction, AuditEvent
 from executions.cancel.denials import LIMIT as DENIED_LIMIT
 from executions.cancel.denials import WINDOW as DENIED_WINDOW
 from executions.cancel.denials import refusal_admit
@@ -33,7 +34,6 @@ from executions.kodexa import (
     KodexaRedirect,
     KodexaTimeout,
 )
-from executions.models import AuditAction, AuditEvent
 from executions.upstream.client import KodexaNotConfigured, kodexa_client
 from executions.upstream.pool import CANCEL_POOL, run_parallel
 from executions.upstream.problems import describe_upstream_error
@@ -165,11 +165,8 @@ def execution_cancel_bulk(*, user: AbstractBaseUser, execution_ids: Sequence[str
 
 def _cancel_many(*, user: AbstractBaseUser, execution_ids: Sequence[str], reason: CancelReason,
                  meta: RequestMeta, token: str, batch_id: uuid.UUID | None) -> BatchResult:
-    if not user.has_perm(CANCEL_PERMISSION):
-        cancel_refusal_record(user=user, execution_ids=execution_ids, reason_text=reason.text, meta=meta,
+    cancel_permission_require(user=user, execution_ids=execution_ids, meta=meta, reason_text=reason.text,
                               reason_category=reason.category, batch_id=batch_id)
-        raise CancelNotAllowed()
-
     attempts = [_Attempt(execution_id=i, key=_key(user, token, i, batched=batch_id is not None))
                 for i in execution_ids]
 
@@ -220,10 +217,21 @@ def _cancel_many(*, user: AbstractBaseUser, execution_ids: Sequence[str], reason
                        replayed=all(r.replayed for r in results))
 
 
-def cancel_refusal_record(*, user: AbstractBaseUser, execution_ids: Sequence[str], reason_text: str,
-                          meta: RequestMeta, reason_category: str = "", batch_id: uuid.UUID | None = None) -> None:
-    """Audit a cancel refused for lack of permission: one `cancel.denied` event per attempt, however many
-    executions it named, within the per-user limit of `denials` (past it the attempt is counted instead)."""
+def cancel_permission_require(*, user: AbstractBaseUser, execution_ids: Sequence[str], meta: RequestMeta,
+                              reason_text: str = "", reason_category: str = "",
+                              batch_id: uuid.UUID | None = None) -> None:
+    """The one permission check for cancelling. A refusal is audited, then raised as CancelNotAllowed."""
+    if user.has_perm(CANCEL_PERMISSION):
+        return
+    _refusal_record(user=user, execution_ids=execution_ids, reason_text=reason_text, meta=meta,
+                    reason_category=reason_category, batch_id=batch_id)
+    raise CancelNotAllowed()
+
+
+def _refusal_record(*, user: AbstractBaseUser, execution_ids: Sequence[str], reason_text: str,
+                    meta: RequestMeta, reason_category: str, batch_id: uuid.UUID | None) -> None:
+    """One `cancel.denied` event per attempt, however many executions it named, within the per-user limit of
+    `denials` (past it the attempt is counted instead)."""
     ids = list(execution_ids)
     admission = refusal_admit(user_pk=user.pk, execution_ids=len(ids))
     common = {"action": AuditAction.CANCEL_DENIED, "actor": user, "meta": meta,

@@ -12,8 +12,7 @@ from django.http import QueryDict
 
 from executions.browse.forms import ExecutionFilterForm
 from executions.browse.query import ExecutionQuery
-from executions.kodexa import Assistant
-from executions.models import (
+from executions.dashboards.models import (
     REFRESH_MAX_SECONDS,
     REFRESH_MIN_SECONDS,
     WIDGET_LIMIT_MAX,
@@ -22,6 +21,7 @@ from executions.models import (
     SavedView,
     WidgetKind,
 )
+from executions.kodexa import Assistant
 
 NAME_MAX = 100
 

@@ -16,7 +16,7 @@ from django.http import QueryDict
 
 from executions.browse.forms import ExecutionFilterForm
 from executions.browse.query import FILTERABLE_STATUSES, ExecutionQuery
-from executions.models import (
+from executions.dashboards.models import (
     REFRESH_MAX_SECONDS,
     REFRESH_MIN_SECONDS,
     WIDGET_LIMIT_MAX,

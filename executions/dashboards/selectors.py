@@ -15,8 +15,8 @@ from django.http import Http404
 from executions.browse.query import DEFAULT_SORT, FILTERABLE_STATUSES, ExecutionQuery
 from executions.browse.selectors import Ref, refs_resolve
 from executions.dashboards.io import ViewInvalid, view_to_query
+from executions.dashboards.models import WIDGETS_PER_DASHBOARD_MAX, Dashboard, SavedView, Widget, WidgetKind
 from executions.kodexa import Execution, ExecutionStatus
-from executions.models import WIDGETS_PER_DASHBOARD_MAX, Dashboard, SavedView, Widget, WidgetKind
 from executions.upstream.client import kodexa_client
 from executions.upstream.problems import UpstreamProblem
 from executions.upstream.shared_cache import Cached, CachedReadFailed, Read, cache_key, cached_read_many

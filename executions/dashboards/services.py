@@ -13,7 +13,7 @@ from django.db.models import F
 
 from executions.browse.query import ExecutionQuery
 from executions.dashboards.io import DashboardSpec, dashboard_spec_dump, view_to_query
-from executions.models import WIDGETS_PER_DASHBOARD_MAX, Dashboard, SavedView, Widget
+from executions.dashboards.models import WIDGETS_PER_DASHBOARD_MAX, Dashboard, SavedView, Widget
 
 
 class DashboardPermissionDenied(Exception):

@@ -21,7 +21,7 @@ from executions.dashboards.forms import (
     WidgetEditForm,
 )
 from executions.dashboards.io import ViewInvalid
-from executions.models import Dashboard, Widget, WidgetKind
+from executions.dashboards.models import Dashboard, Widget, WidgetKind
 
 
 def _list_url(querystring: str) -> str:

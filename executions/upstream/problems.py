@@ -6,6 +6,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
 from executions.kodexa import (
     KodexaAuthError,
     KodexaBadResponse,
@@ -84,3 +88,18 @@ def log_upstream_problem(exc: KodexaError | KodexaNotConfigured, problem: Upstre
     level = logging.ERROR if problem.misconfigured else logging.WARNING
     logger.log(level, "upstream problem: %s", problem.title,
                extra={"error": type(exc).__name__, "upstream_status": getattr(exc, "status", None)})
+
+
+def problem_response(request: HttpRequest, exc: KodexaError | KodexaNotConfigured, template: str,
+                      context: dict[str, object]) -> HttpResponse:
+    """The page keeps its layout and says what is wrong; an htmx refresh keeps the last good content."""
+    problem = describe_upstream_error(exc)
+    log_upstream_problem(exc, problem)
+    if request.htmx:
+        response = render(request, "inc/refresh_failed.html", {"problem": problem, "now": timezone.now()})
+        response["HX-Reswap"] = "none"  # only the out-of-band status line is updated
+        return response
+    response = render(request, template, {**context, "problem": problem}, status=problem.http_status)
+    if problem.retry_after:
+        response["Retry-After"] = str(int(problem.retry_after))
+    return response

@@ -18,7 +18,7 @@ def superuser(django_user_model, roles):  # type: ignore[no-untyped-def]
 def test_main_pages_are_clean_in_light_and_dark(page, live_server, kodexa, superuser, login, console_errors):
     from django.contrib.auth.models import Group
 
-    from executions.models import Dashboard, Widget
+    from executions.dashboards.models import Dashboard, Widget
 
     running = sim_execution(kodexa, "status:'RUNNING'")["id"]
     failed = sim_execution(kodexa, "status:'FAILED'")["id"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from executions.models import Dashboard, Widget
+from executions.dashboards.models import Dashboard, Widget
 from tests.helpers import sim_execution
 
 pytestmark = pytest.mark.django_db

@@ -17,8 +17,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import IntConverter, PathConverter, StringConverter
 
 from executions.audit.chain import audit_event_append
+from executions.audit.models import AuditAction
 from executions.converters import ExecutionIdConverter
-from executions.models import AuditAction, Dashboard, SavedView, Widget
+from executions.dashboards.models import Dashboard, SavedView, Widget
 from tests.helpers import sim_execution
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from executions.models import AuditAction, AuditEvent
+from executions.audit.models import AuditAction, AuditEvent
 from tests.servers import Browserless, PanelServer, redis_url, shared_database_url, usable_in_production
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

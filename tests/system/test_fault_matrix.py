@@ -23,9 +23,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from executions.audit.models import AuditEvent
 from executions.browse.query import ExecutionQuery
 from executions.dashboards.services import dashboard_create, widget_add
-from executions.models import AuditEvent
 from tests.helpers import json_log
 
 pytestmark = pytest.mark.django_db

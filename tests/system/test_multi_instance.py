@@ -10,10 +10,10 @@ import redis
 from django.contrib.auth.models import Group
 
 from executions.audit.chain import audit_chain_verify
+from executions.audit.models import AuditAction, AuditEvent
 from executions.browse.query import ExecutionQuery
 from executions.dashboards.services import dashboard_create, widget_add
 from executions.kodexa import ExecutionStatus
-from executions.models import AuditAction, AuditEvent
 from tests.servers import Browserless, PanelServer, redis_url, shared_database_url, usable_in_production
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from executions.audit.chain import audit_chain_verify
 from executions.audit.exports import NotAnExport, audit_export_verify
-from executions.models import AuditEvent
+from executions.audit.models import AuditEvent
 
 _HASH = re.compile(r"[0-9a-f]{64}")
 

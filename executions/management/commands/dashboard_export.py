@@ -7,8 +7,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from executions.dashboards.models import Dashboard
 from executions.dashboards.services import dashboard_export
-from executions.models import Dashboard
 
 
 class Command(BaseCommand):

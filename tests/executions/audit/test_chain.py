@@ -14,9 +14,9 @@ from executions.audit.chain import (
     audit_event_append,
     export_verify,
 )
+from executions.audit.models import AuditAction, AuditEvent
 from executions.audit.selectors import AuditFilters, audit_export_rows
 from executions.audit.triggers import drop_triggers, install_triggers
-from executions.models import AuditAction, AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from executions.audit.chain import audit_event_append
+from executions.audit.models import AuditAction, AuditEvent
 from executions.audit.triggers import drop_triggers, install_triggers
-from executions.models import AuditAction, AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from executions.audit.chain import audit_event_append
-from executions.models import AuditAction
+from executions.audit.models import AuditAction
 
 pytestmark = pytest.mark.django_db
 EXEC_A = "0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c01"

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from executions.audit.chain import RequestMeta, audit_event_append
 from executions.audit.exports import audit_export_verify
-from executions.models import AuditAction, AuditEvent
+from executions.audit.models import AuditAction, AuditEvent
 
 pytestmark = pytest.mark.django_db
 EXEC_A = "0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c01"

@@ -12,7 +12,8 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
-from executions.models import AuditEvent, Dashboard, SavedView
+from executions.audit.models import AuditEvent
+from executions.dashboards.models import Dashboard, SavedView
 
 OUT_OF_RANGE = "between 1000-01-01 and 9998-12-31"
 FAR_DATES = [

@@ -11,10 +11,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from executions.audit.chain import audit_event_append
-from executions.models import AuditAction, AuditEvent
+from executions.audit.models import AuditAction, AuditEvent
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize("unset", ["KODEXA_URL", "KODEXA_API_KEY"])

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from executions.audit.chain import RequestMeta, audit_chain_verify
+from executions.audit.models import AuditAction, AuditEvent
 from executions.cancel.services import (
     CancelNotAllowed,
     CancelOutcome,
@@ -16,7 +17,6 @@ from executions.cancel.services import (
     execution_cancel,
     execution_cancel_bulk,
 )
-from executions.models import AuditAction, AuditEvent
 from tests.helpers import sim_execution, sim_get
 
 pytestmark = pytest.mark.django_db

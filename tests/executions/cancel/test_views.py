@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from executions.models import AuditAction, AuditEvent
+from executions.audit.models import AuditAction, AuditEvent
 from tests.helpers import sim_execution
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group
 
-from executions.models import Dashboard, SavedView, Widget
+from executions.dashboards.models import Dashboard, SavedView, Widget
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
 from executions.dashboards.io import dashboard_spec_check
-from executions.models import Dashboard, Widget
+from executions.dashboards.models import Dashboard, Widget
 
 DESIGN_EXAMPLE = {
     "name": "Invoices on fire", "team": "Support EU", "refresh_seconds": 30,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, transaction
 
-from executions.models import Dashboard, Widget
+from executions.dashboards.models import Dashboard, Widget
 
 
 def test_it_requires_exactly_one_widget_source(dashboard, shared_view):

@@ -4,7 +4,7 @@ import pytest
 from django.http import Http404
 
 from executions.dashboards import selectors
-from executions.models import SavedView
+from executions.dashboards.models import SavedView
 
 
 def test_members_see_their_team_dashboards_and_outsiders_do_not(dashboard, member, member2, outsider, superuser):

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from executions.models import Dashboard, SavedView, Widget
+from executions.dashboards.models import Dashboard, SavedView, Widget
 
 
 def _client(user) -> Client:  # type: ignore[no-untyped-def]

@@ -15,8 +15,8 @@ from django.urls import reverse
 from executions.browse.query import FILTERABLE_STATUSES, ExecutionQuery
 from executions.dashboards import selectors, services
 from executions.dashboards.io import DashboardSpec, WidgetSpec, dashboard_spec_check
+from executions.dashboards.models import WIDGETS_PER_DASHBOARD_MAX, Dashboard, Widget
 from executions.management.commands.dashboard_import import MAX_FILE_BYTES
-from executions.models import WIDGETS_PER_DASHBOARD_MAX, Dashboard, Widget
 from tests.helpers import reset_calls, upstream_calls
 
 LIMIT = WIDGETS_PER_DASHBOARD_MAX

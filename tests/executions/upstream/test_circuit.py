@@ -88,7 +88,7 @@ def test_pages_explain_the_pause(viewer_client, kodexa):
 
 
 def test_a_cancel_during_the_pause_is_audited_as_not_sent(operator_client, kodexa):
-    from executions.models import AuditEvent
+    from executions.audit.models import AuditEvent
 
     execution = kodexa.control.add_execution(status="RUNNING")["id"]
     kodexa.control.add_fault("GET /api/account/me", status=500, times=-1)
