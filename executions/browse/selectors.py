@@ -20,7 +20,7 @@ from executions.kodexa import (
     StatusMessage,
 )
 from executions.upstream import last_good, near_cache
-from executions.upstream.client import KodexaNotConfigured, kodexa_client
+from executions.upstream.client import kodexa_client
 from executions.upstream.pool import run_parallel
 from executions.upstream.shared_cache import cache_key
 
@@ -164,7 +164,7 @@ def assistant_list_or_empty() -> tuple[Assistant, ...]:
     """The filter form must still render when the assistant list cannot be loaded."""
     try:
         return assistant_list()
-    except (KodexaError, KodexaNotConfigured):
+    except KodexaError:
         return ()
 
 

@@ -20,7 +20,6 @@ from executions.cancel.services import (
     cancel_token_new,
 )
 from executions.kodexa import KodexaError, KodexaNotFound
-from executions.upstream.client import KodexaNotConfigured
 from executions.upstream.problems import describe_upstream_error, log_upstream_problem, problem_response
 
 LIST_REFRESH_SECONDS = 10
@@ -66,7 +65,7 @@ def execution_list(request: HttpRequest) -> HttpResponse:
         # An htmx refresh that fails keeps the rows already on screen (and says so) rather than older ones.
         listing = selectors.execution_list(query=query, with_assistants=not request.htmx, stale_ok=not request.htmx,
                                            meanwhile=database_reads)
-    except (KodexaError, KodexaNotConfigured) as exc:
+    except KodexaError as exc:
         form.offer_assistants(selectors.assistant_list_or_empty())
         return problem_response(request, exc, "browse/list.html", context)
     form.offer_assistants(listing.assistants)
@@ -93,7 +92,7 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
         context["detail"] = selectors.execution_get(execution_id=execution_id, meanwhile=database_reads)
     except KodexaNotFound:
         raise Http404(f"Kodexa does not know execution {execution_id}.") from None
-    except (KodexaError, KodexaNotConfigured) as exc:
+    except KodexaError as exc:
         return problem_response(request, exc, "browse/detail.html", context)
     _note_stale(context["detail"].stale, context)
     context["kodexa_ui_link"] = _kodexa_ui_link(execution_id)
@@ -117,7 +116,7 @@ def _detail_live(request: HttpRequest, execution_id: str) -> HttpResponse:
         live = selectors.execution_live(execution_id=execution_id)
     except KodexaNotFound:
         raise Http404(f"Kodexa does not know execution {execution_id}.") from None
-    except (KodexaError, KodexaNotConfigured) as exc:
+    except KodexaError as exc:
         return problem_response(request, exc, "browse/detail.html", context)
     context.update({"execution": live.execution, "messages_feed": live.messages,
                     "messages_error": live.messages_error, "now": timezone.now()})
@@ -128,7 +127,7 @@ def _detail_children(request: HttpRequest, execution_id: str) -> HttpResponse:
     context: dict[str, object] = {"execution_id": execution_id}
     try:
         context["children"] = selectors.execution_children(execution_id=execution_id)
-    except (KodexaError, KodexaNotConfigured) as exc:
+    except KodexaError as exc:
         problem = describe_upstream_error(exc)
         log_upstream_problem(exc, problem)
         context["problem"] = problem

@@ -12,7 +12,7 @@ from django.utils import timezone
 from executions.audit.chain import DuplicateAttempt, RequestMeta, audit_event_append
 from executions.audit.models import AuditAction, AuditEvent
 from executions.kodexa import Execution, ExecutionStatus, KodexaError, KodexaNotFound
-from executions.upstream.client import KodexaNotConfigured, kodexa_client
+from executions.upstream.client import kodexa_client
 
 logger = logging.getLogger("executions.reconcile")
 
@@ -58,7 +58,7 @@ def audit_reconcile(*, older_than_seconds: int = 120) -> list[Finding]:
             upstream_status = 200
         except KodexaNotFound:
             execution, upstream_status = None, 404
-        except (KodexaError, KodexaNotConfigured) as exc:
+        except KodexaError as exc:
             # Nothing is recorded: the next run tries again.
             findings.append(Finding(request.pk, request.execution_id, f"not reconciled: {type(exc).__name__}", False))
             continue

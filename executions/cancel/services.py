@@ -30,11 +30,12 @@ from executions.kodexa import (
     KodexaConflict,
     KodexaConnectionError,
     KodexaError,
+    KodexaNotConfigured,
     KodexaNotFound,
     KodexaRedirect,
     KodexaTimeout,
 )
-from executions.upstream.client import KodexaNotConfigured, kodexa_client
+from executions.upstream.client import kodexa_client
 from executions.upstream.pool import CANCEL_POOL, run_parallel
 from executions.upstream.problems import describe_upstream_error
 
@@ -136,10 +137,10 @@ class _Attempt:
     execution_id: str
     key: str
     before: Execution | None = None
-    read_error: KodexaError | KodexaNotConfigured | None = None
+    read_error: KodexaError | None = None
     request_event: AuditEvent | None = None
     response: CancelResponse | None = None
-    send_error: KodexaError | KodexaNotConfigured | None = None
+    send_error: KodexaError | None = None
     result: CancelResult | None = None
     details: dict[str, object] = field(default_factory=dict)
 
@@ -262,7 +263,7 @@ def _fan_out(attempts: Sequence[_Attempt], call: Callable[[str], object]) -> lis
     values (each attempt records its own), anything else is a bug and is raised."""
     results = run_parallel([functools.partial(call, a.execution_id) for a in attempts], pool=CANCEL_POOL)
     for result in results:
-        if isinstance(result, BaseException) and not isinstance(result, KodexaError | KodexaNotConfigured):
+        if isinstance(result, BaseException) and not isinstance(result, KodexaError):
             raise result
     return results
 

@@ -20,7 +20,6 @@ from executions.cancel.services import (
     execution_cancel_bulk,
 )
 from executions.kodexa import KodexaError
-from executions.upstream.client import KodexaNotConfigured
 from executions.upstream.problems import problem_response
 
 _OUTCOME_LEVELS = {
@@ -83,7 +82,7 @@ def execution_bulk_cancel(request: HttpRequest) -> HttpResponse:
         return render(request, "cancel/bulk_result.html", {**context, "batch": batch})
     try:
         context["selection"] = selectors.execution_selection(execution_ids=ids)
-    except (KodexaError, KodexaNotConfigured) as exc:
+    except KodexaError as exc:
         return problem_response(request, exc, "cancel/bulk_confirm.html", {**context, "form": form, "ids": ids})
     context.update({"form": form, "ids": ids})
     return render(request, "cancel/bulk_confirm.html", context, status=400 if confirming else 200)

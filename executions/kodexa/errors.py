@@ -56,6 +56,12 @@ class KodexaError(Exception):
         )
 
 
+class KodexaNotConfigured(KodexaError):
+    """The panel has no Kodexa URL or key to call with: nothing was sent."""
+
+    default_message = "Kodexa is not configured"
+
+
 class KodexaConnectionError(KodexaError):
     """The transport failed.
 

@@ -5,17 +5,11 @@ from __future__ import annotations
 import functools
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
-from executions.kodexa import FilterDialect, KodexaClient
+from executions.kodexa import FilterDialect, KodexaClient, KodexaNotConfigured
 from executions.kodexa.redact import Redactor
 from executions.upstream.circuit import GuardedClient
 from kodexa_admin.logging import current_request_id
-
-
-class KodexaNotConfigured(ImproperlyConfigured):
-    pass
-
 
 PROBE_TIMEOUT = 5.0  # a readiness probe answers within a load balancer's usual timeout
 
@@ -44,10 +38,10 @@ def _configured_client(**overrides: float | int) -> KodexaClient:
 
 
 @functools.cache
-def kodexa_client() -> KodexaClient:
+def kodexa_client() -> GuardedClient:
     """A process-wide client (its sessions are thread-local) behind the shared circuit breaker; rebuilt when
     settings change in tests."""
-    return GuardedClient(_configured_client())  # type: ignore[return-value]  (same interface)
+    return GuardedClient(_configured_client())
 
 
 @functools.cache

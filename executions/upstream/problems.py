@@ -16,6 +16,7 @@ from executions.kodexa import (
     KodexaConnectionError,
     KodexaError,
     KodexaHTTPError,
+    KodexaNotConfigured,
     KodexaNotFound,
     KodexaRateLimited,
     KodexaRedirect,
@@ -24,7 +25,6 @@ from executions.kodexa import (
 )
 from executions.kodexa.urls import ROUTE_ASSISTANTS, ROUTE_EXECUTIONS
 from executions.upstream.circuit import KodexaCircuitOpen
-from executions.upstream.client import KodexaNotConfigured
 
 _COLLECTION_PATHS = frozenset({ROUTE_EXECUTIONS, ROUTE_ASSISTANTS})
 logger = logging.getLogger("executions.upstream")
@@ -40,7 +40,7 @@ class UpstreamProblem:
     retry_after: float | None = None
 
 
-def describe_upstream_error(exc: KodexaError | KodexaNotConfigured) -> UpstreamProblem:
+def describe_upstream_error(exc: KodexaError) -> UpstreamProblem:
     if isinstance(exc, KodexaNotConfigured):
         return UpstreamProblem("Panel not configured", "KODEXA_URL and KODEXA_API_KEY must be set for this "
                                "panel to reach Kodexa. Ask the panel's administrator.", 503, retryable=False,
@@ -84,13 +84,13 @@ def describe_upstream_error(exc: KodexaError | KodexaNotConfigured) -> UpstreamP
     return UpstreamProblem("Kodexa unavailable", "Kodexa could not be used right now.", 502)
 
 
-def log_upstream_problem(exc: KodexaError | KodexaNotConfigured, problem: UpstreamProblem) -> None:
+def log_upstream_problem(exc: KodexaError, problem: UpstreamProblem) -> None:
     level = logging.ERROR if problem.misconfigured else logging.WARNING
     logger.log(level, "upstream problem: %s", problem.title,
                extra={"error": type(exc).__name__, "upstream_status": getattr(exc, "status", None)})
 
 
-def problem_response(request: HttpRequest, exc: KodexaError | KodexaNotConfigured, template: str,
+def problem_response(request: HttpRequest, exc: KodexaError, template: str,
                       context: dict[str, object]) -> HttpResponse:
     """The page keeps its layout and says what is wrong; an htmx refresh keeps the last good content."""
     problem = describe_upstream_error(exc)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from django.core.cache import cache
 from django.utils import timezone
 
-from executions.kodexa import KodexaError
-from executions.upstream.client import KodexaNotConfigured, kodexa_probe_client
+from executions.kodexa import KodexaError, KodexaNotConfigured
+from executions.upstream.client import kodexa_probe_client
 
 logger = logging.getLogger("executions.reachability")
 

@@ -32,7 +32,6 @@ from django.conf import settings
 from django.core.cache import cache
 
 from executions.kodexa import KodexaError
-from executions.upstream.client import KodexaNotConfigured
 from executions.upstream.pool import run_parallel
 from executions.upstream.problems import UpstreamProblem, describe_upstream_error, log_upstream_problem
 
@@ -217,7 +216,7 @@ def _refresh(*, key: str, fail_key: str, fetch: Callable[[], T], fresh_for: floa
         return settled
     try:
         value = fetch()
-    except (KodexaError, KodexaNotConfigured) as exc:
+    except KodexaError as exc:
         problem = describe_upstream_error(exc)
         log_upstream_problem(exc, problem)
         memory = min(problem.retry_after or FAILURE_MEMORY, MAX_FAILURE_MEMORY)

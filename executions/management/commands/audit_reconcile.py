@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from executions.cancel.reconcile import audit_reconcile
-from executions.upstream.client import KodexaNotConfigured, kodexa_client
+from executions.kodexa import KodexaNotConfigured
+from executions.upstream.client import kodexa_client
 
 
 class Command(BaseCommand):

@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from executions.kodexa import KodexaAuthError, KodexaError
-from executions.upstream.client import KodexaNotConfigured, kodexa_client
+from executions.kodexa import KodexaAuthError, KodexaError, KodexaNotConfigured
+from executions.upstream.client import kodexa_client
 
 
 class Command(BaseCommand):
