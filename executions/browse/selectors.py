@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from executions.browse.query import ExecutionQuery
 from executions.kodexa import (
@@ -13,21 +14,15 @@ from executions.kodexa import (
     Assistant,
     Execution,
     ExecutionField,
-    KodexaAuthError,
     KodexaError,
-    KodexaNotFound,
     Page,
     StatusMessage,
 )
-from executions.upstream import last_good, near_cache
+from executions.upstream.cache import Cached, Read, ReadKind, read_many, store_many
 from executions.upstream.client import kodexa_client
 from executions.upstream.pool import run_parallel
-from executions.upstream.shared_cache import cache_key
+from executions.upstream.problems import CachedReadFailed, UpstreamProblem
 
-NAME_TTL = 600  # names change rarely
-MISSING_TTL = 60  # a 404 is remembered briefly, so a page of unknown ids does not refetch on every view
-ASSISTANTS_TTL = 300
-ASSISTANTS_KEY = "kx:assistants"
 CHILDREN_LIMIT = 50
 
 
@@ -36,7 +31,7 @@ class Ref:
     """A resolved reference: an assistant's name or a document family's path, or the bare id if unknown.
 
     `known` is False when Kodexa answered 404; `unavailable` when it could not be asked (an outage is not
-    evidence that the assistant is gone, and is never cached)."""
+    evidence that the assistant is gone)."""
 
     id: str
     label: str | None = None
@@ -57,10 +52,10 @@ class ExecutionRow:
 
 @dataclass(frozen=True, slots=True)
 class Stale:
-    """The page shows what the panel last saw, because the live read failed with `error`."""
+    """The page shows what the panel last saw, because the live read failed with `problem`."""
 
     since: datetime
-    error: KodexaError
+    problem: UpstreamProblem
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,75 +84,50 @@ class ExecutionLive:
 
 # --- names --------------------------------------------------------------------------------------------
 
-# The version in the prefix changes with Ref's fields: a cached Ref pickled with other fields would not load.
-_ASSISTANT_PREFIX = "kx:ref2:assistant:"
-_FAMILY_PREFIX = "kx:ref2:family:"
+def _name_read(kind: ReadKind, ref_id: str) -> Read[str | None]:
+    def fetch() -> str | None:
+        client = kodexa_client()
+        if kind is ReadKind.ASSISTANT_NAME:
+            return client.get_assistant(ref_id).name
+        return client.get_document_family(ref_id).path
 
-
-def _assistant_key(assistant_id: str) -> str:
-    return f"{_ASSISTANT_PREFIX}{assistant_id}"
-
-
-def _family_key(family_id: str) -> str:
-    return f"{_FAMILY_PREFIX}{family_id}"
-
-
-def _assistant_ref(assistant: Assistant) -> Ref:
-    return Ref(id=assistant.id, label=assistant.name)
+    return Read(kind, {"id": ref_id}, fetch)
 
 
 def refs_resolve(*, assistant_ids: Iterable[str], family_ids: Iterable[str],
                  cached_only: bool = False) -> dict[str, Ref]:
-    """Names for every id, from the cache (near, then shared); the misses are fetched in parallel, never one
-    by one (or, `cached_only`, while Kodexa is failing anyway, marked unavailable without asking).
-
-    A 404 is cached briefly as unknown; any other failure shows the id marked unavailable, not cached.
+    """Names for every id, from the cache; the misses are asked in parallel, never one by one (or, with
+    `cached_only`, while Kodexa is failing anyway, not asked and marked unavailable). A 404 marks the id unknown.
     """
-    wanted = {_assistant_key(i): i for i in set(assistant_ids) if i}
-    wanted.update({_family_key(i): i for i in set(family_ids) if i})
-    if not wanted:
-        return {}
-    found: dict[str, Ref] = near_cache.get_many(wanted)
-    missing = [key for key in wanted if key not in found]
-    if missing and cached_only:
-        found.update({key: Ref(id=wanted[key], known=False, unavailable=True) for key in missing})
-    elif missing:
-        client = kodexa_client()
+    wanted = [(ReadKind.ASSISTANT_NAME, i) for i in dict.fromkeys(assistant_ids) if i]
+    wanted += [(ReadKind.FAMILY_PATH, i) for i in dict.fromkeys(family_ids) if i]
+    results = read_many([_name_read(kind, ref_id) for kind, ref_id in wanted], offline=cached_only)
+    refs = {}
+    for (_, ref_id), result in zip(wanted, results, strict=True):
+        if isinstance(result, Cached):
+            refs[ref_id] = Ref(id=ref_id, known=False) if result.missing else Ref(id=ref_id, label=result.value)
+        elif isinstance(result, KodexaError):
+            refs[ref_id] = Ref(id=ref_id, known=False, unavailable=True)
+        else:
+            raise result
+    return refs
 
-        def fetch(key: str):  # type: ignore[no-untyped-def]
-            ref_id = wanted[key]
-            if key.startswith(_ASSISTANT_PREFIX):
-                return lambda: Ref(id=ref_id, label=client.get_assistant(ref_id).name)
-            return lambda: Ref(id=ref_id, label=client.get_document_family(ref_id).path)
 
-        results = run_parallel(fetch(key) for key in missing)
-        fresh: dict[str, Ref] = {}
-        gone: dict[str, Ref] = {}
-        for key, result in zip(missing, results, strict=True):
-            if isinstance(result, Ref):
-                fresh[key] = result
-            elif isinstance(result, KodexaNotFound):
-                gone[key] = Ref(id=wanted[key], known=False)
-            else:
-                found[key] = Ref(id=wanted[key], known=False, unavailable=True)
-        if fresh:
-            near_cache.set_many(fresh, NAME_TTL)
-        if gone:
-            near_cache.set_many(gone, MISSING_TTL)
-        found.update(fresh)
-        found.update(gone)
-    return {wanted[key]: ref for key, ref in found.items()}
+def _fetch_assistants() -> tuple[Assistant, ...]:
+    assistants = kodexa_client().list_assistants(page_size=1000).items
+    store_many(ReadKind.ASSISTANT_NAME, {a.id: a.name for a in assistants})  # their names, one by one
+    return assistants
+
+
+ASSISTANTS = Read(ReadKind.ASSISTANTS, {}, _fetch_assistants)
 
 
 def assistant_list() -> tuple[Assistant, ...]:
-    """Every assistant (for the filter's select), cached; also warms the name cache."""
-    cached = near_cache.get(ASSISTANTS_KEY)
-    if cached is not None:
-        return cached
-    assistants = kodexa_client().list_assistants(page_size=1000).items
-    near_cache.set_many({ASSISTANTS_KEY: assistants}, ASSISTANTS_TTL)
-    near_cache.set_many({_assistant_key(a.id): _assistant_ref(a) for a in assistants}, NAME_TTL)
-    return assistants
+    """Every assistant: for the filter's select, and names on dashboards."""
+    [found] = read_many([ASSISTANTS])
+    if isinstance(found, BaseException):
+        raise found
+    return found.value
 
 
 def assistant_list_or_empty() -> tuple[Assistant, ...]:
@@ -185,74 +155,58 @@ def _rows(executions: Iterable[Execution], *, cached_only: bool = False) -> tupl
     )
 
 
+def _stale(cached: Cached[Any]) -> Stale | None:
+    return Stale(since=cached.fetched_at_dt, problem=cached.problem) if cached.problem else None
+
+
 # --- executions ---------------------------------------------------------------------------------------
-
-def _may_show_stale(result: object) -> bool:
-    """A failed read may be answered with what the panel last saw, unless Kodexa said the thing is gone, or
-    refused the panel's key (a misconfiguration must be loud, not papered over with old data)."""
-    return isinstance(result, KodexaError) and not isinstance(result, KodexaNotFound | KodexaAuthError)
-
 
 def execution_list(*, query: ExecutionQuery, with_assistants: bool = False, stale_ok: bool = True,
                    meanwhile: Callable[[], object] | None = None) -> ExecutionListing:
-    """One page of executions with names: one upstream call when the name cache is warm.
+    """One page of executions with names: one upstream call when the names are cached.
 
-    `with_assistants` also returns every assistant (for the filter's select), read in parallel with the page,
-    so a cold cache costs two round trips of time (page and assistants, then unknown document families).
-    `meanwhile` runs in the caller's thread while Kodexa answers (see run_parallel). When the read fails, the
-    last good copy of the same query is returned marked stale, if there is one and `stale_ok`.
-    """
+    `with_assistants` also returns every assistant (for the filter's select), read in parallel with the page.
+    When Kodexa fails, the last good copy of the same page is returned marked stale (unless `stale_ok` is
+    False: an htmx refresh keeps the rows already on screen instead). `meanwhile` runs in the caller's thread
+    while Kodexa answers."""
     def page_read() -> Page[Execution]:
         return kodexa_client().list_executions(page=query.page, page_size=query.page_size,
                                                filters=query.clauses(), query=query.text, sort=(query.sort,))
 
-    page, *rest = run_parallel([page_read, assistant_list_or_empty] if with_assistants else [page_read],
-                               meanwhile=meanwhile)
-    assistants = rest[0] if rest else ()
-    if isinstance(assistants, BaseException):  # assistant_list_or_empty only lets bugs through
-        raise assistants
-    key = cache_key("last-good:executions", {"view": query.to_params()})
-    if stale_ok and _may_show_stale(page):
-        kept = last_good.recall(key, lambda data: Page.from_api(data, Execution.from_api, page=query.page,
-                                                                page_size=query.page_size))
-        if kept is None:
-            raise page
-        return ExecutionListing(rows=_rows(kept[0].items, cached_only=True), page=kept[0], query=query,
-                                assistants=tuple(assistants), stale=Stale(since=kept[1], error=page))
+    reads = [Read(ReadKind.EXECUTION_PAGE, {"view": query.to_params()}, page_read)]
+    if with_assistants:
+        reads.append(ASSISTANTS)
+    page, *rest = read_many(reads, meanwhile=meanwhile)
     if isinstance(page, BaseException):
         raise page
-    last_good.remember(key, {"content": [e.raw for e in page.items], "size": page.size,
-                             "totalElements": page.total_elements, "totalPages": page.total_pages,
-                             "last": page.last})
-    return ExecutionListing(rows=_rows(page.items), page=page, query=query, assistants=tuple(assistants))
+    if page.problem and not stale_ok:
+        raise CachedReadFailed(page.problem)
+    # The filter form still renders without the assistant list; anything but a Kodexa error is a bug.
+    if rest and isinstance(rest[0], BaseException) and not isinstance(rest[0], KodexaError):
+        raise rest[0]
+    assistants = rest[0].value if rest and isinstance(rest[0], Cached) else ()
+    return ExecutionListing(rows=_rows(page.value.items, cached_only=page.problem is not None), page=page.value,
+                            query=query, assistants=tuple(assistants), stale=_stale(page))
 
 
 def execution_get(*, execution_id: str, meanwhile: Callable[[], object] | None = None) -> ExecutionDetail:
-    """One execution with its names: one upstream call when the name cache is warm. `meanwhile` runs in the
-    caller's thread while Kodexa answers (see run_parallel)."""
-    [execution] = run_parallel([lambda: kodexa_client().get_execution(execution_id)], meanwhile=meanwhile)
-    key = cache_key("last-good:execution", {"id": execution_id})
-    stale = None
-    if _may_show_stale(execution):
-        kept = last_good.recall(key, Execution.from_api)
-        if kept is None:
-            raise execution
-        stale = Stale(since=kept[1], error=execution)
-        execution = kept[0]
-    elif isinstance(execution, BaseException):
-        raise execution
-    else:
-        last_good.remember(key, execution.raw)
+    """One execution with its names: one upstream call when the names are cached. `meanwhile` runs in the
+    caller's thread while Kodexa answers."""
+    [found] = read_many([Read(ReadKind.EXECUTION, {"id": execution_id},
+                              lambda: kodexa_client().get_execution(execution_id))], meanwhile=meanwhile)
+    if isinstance(found, BaseException):
+        raise found
+    execution = found.value
     refs = refs_resolve(
         assistant_ids=[execution.assistant_id] if execution.assistant_id else [],
         family_ids=[execution.document_family_id] if execution.document_family_id else [],
-        cached_only=stale is not None,
+        cached_only=found.problem is not None,
     )
     return ExecutionDetail(
         execution=execution,
         assistant=refs.get(execution.assistant_id) if execution.assistant_id else None,
         family=refs.get(execution.document_family_id) if execution.document_family_id else None,
-        stale=stale,
+        stale=_stale(found),
     )
 
 

@@ -30,9 +30,7 @@ def _note_stale(stale: selectors.Stale | None, context: dict[str, object]) -> No
     """A page built from what the panel last saw says so, and its 'updated' time is when that was live."""
     if stale is None:
         return
-    problem = describe_upstream_error(stale.error)
-    log_upstream_problem(stale.error, problem)
-    context["stale_problem"] = problem
+    context["stale_problem"] = stale.problem
     context["now"] = stale.since
 
 

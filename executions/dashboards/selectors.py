@@ -13,16 +13,15 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from executions.browse.query import DEFAULT_SORT, FILTERABLE_STATUSES, ExecutionQuery
-from executions.browse.selectors import Ref, refs_resolve
+from executions.browse.selectors import ASSISTANTS, Ref, refs_resolve
 from executions.dashboards.io import ViewInvalid, view_to_query
 from executions.dashboards.models import WIDGETS_PER_DASHBOARD_MAX, Dashboard, SavedView, Widget, WidgetKind
-from executions.kodexa import Execution, ExecutionStatus
+from executions.kodexa import Execution, ExecutionStatus, KodexaError
+from executions.upstream.cache import Cached, Read, ReadKind, read_many
 from executions.upstream.client import kodexa_client
-from executions.upstream.problems import UpstreamProblem
-from executions.upstream.shared_cache import Cached, CachedReadFailed, Read, cache_key, cached_read_many
+from executions.upstream.problems import UpstreamProblem, describe_upstream_error
 
 logger = logging.getLogger("executions.dashboards")
-ASSISTANTS_FRESH_FOR = 300  # names change rarely
 # The most Kodexa reads one render may need: a full dashboard of status breakdowns (one count per status),
 # plus the assistant names. A render never asks for more, whatever is stored (see dashboard_data).
 UPSTREAM_READS_PER_RENDER_MAX = WIDGETS_PER_DASHBOARD_MAX * len(FILTERABLE_STATUSES) + 1
@@ -212,7 +211,12 @@ def _reads_for(kind: str, limit: int, query: ExecutionQuery) -> list[ExecutionQu
 
 def _list_key(query: ExecutionQuery) -> str:
     # The view form keeps relative windows relative ("last 24 h"), so the key does not change every second.
-    return cache_key("list_executions", {"view": query.to_view(), "page": query.page, "page_size": query.page_size})
+    return _read(query).key
+
+
+def _read(query: ExecutionQuery, fresh_for: float | None = None) -> Read[ListSnapshot]:
+    params = {"view": query.to_view(), "page": query.page, "page_size": query.page_size}
+    return Read(ReadKind.WIDGET, params, lambda: _fetch_list(query), fresh_for)
 
 
 def _fetch_list(query: ExecutionQuery) -> ListSnapshot:
@@ -220,14 +224,6 @@ def _fetch_list(query: ExecutionQuery) -> ListSnapshot:
                                            query=query.text, sort=(query.sort,))
     return ListSnapshot(total=page.total_elements,
                         items=tuple(ExecutionSummary.from_execution(e) for e in page.items))
-
-
-def _fetch_assistant_names() -> dict[str, str]:
-    assistants = kodexa_client().list_assistants(page_size=1000).items
-    return {a.id: a.name for a in assistants if a.name}
-
-
-_ASSISTANTS_KEY = "assistant_names"
 
 
 def dashboard_data(*, dashboard: Dashboard, meanwhile: Callable[[], object] | None = None) -> DashboardData:
@@ -255,16 +251,14 @@ def dashboard_data(*, dashboard: Dashboard, meanwhile: Callable[[], object] | No
         reads.update(new)
         plans.append((widget, query, needed, None))
     keys = list(reads)
-    batch = [Read(key=key, fetch=_list_fetcher(reads[key]), fresh_for=fresh_for) for key in keys]
+    batch = [_read(reads[key], fresh_for) for key in keys]
     want_names = any(w.kind == WidgetKind.TABLE for w in widgets)
     if want_names:
-        # Read alongside the lists (not after them) so table names cost no extra round trip.
-        batch.append(Read(key=cache_key(_ASSISTANTS_KEY, {}), fetch=_fetch_assistant_names,
-                          fresh_for=ASSISTANTS_FRESH_FOR))
-    results = cached_read_many(batch, meanwhile=meanwhile)
+        batch.append(ASSISTANTS)  # alongside the lists, not after them: table names cost no extra round trip
+    results = read_many(batch, meanwhile=meanwhile)
     outcomes = dict(zip(keys, results, strict=False))
     names = results[-1] if want_names else None
-    known_names = names.value if isinstance(names, Cached) else {}
+    known_names = {a.id: a.name for a in names.value if a.name} if isinstance(names, Cached) else {}
     panels = tuple(_panel(widget, query, needed, invalid, outcomes, known_names)
                    for widget, query, needed, invalid in plans)
     return DashboardData(panels=panels, rendered_at=datetime.now(UTC), upstream_reads=len(batch),
@@ -274,13 +268,9 @@ def dashboard_data(*, dashboard: Dashboard, meanwhile: Callable[[], object] | No
 _OVER_BUDGET = "over budget"
 
 
-def _list_fetcher(query: ExecutionQuery) -> Callable[[], ListSnapshot]:
-    return lambda: _fetch_list(query)
-
-
 def _problem_of(outcome: object) -> UpstreamProblem:
-    if isinstance(outcome, CachedReadFailed):
-        return outcome.problem
+    if isinstance(outcome, KodexaError):
+        return describe_upstream_error(outcome)
     logger.error("dashboard widget read failed", exc_info=outcome if isinstance(outcome, BaseException) else None)
     return UpstreamProblem("Widget unavailable", "This widget could not be loaded.", 500)
 

@@ -424,6 +424,10 @@ class Execution:
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False, hash=False
     )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The mapping views do not pickle (the shared cache pickles); the payload parses back to the same execution.
+        return (Execution.from_api, (dict(self.raw),))
+
     @classmethod
     def from_api(cls, data: object) -> Execution:
         payload = _require_dict(data, "execution")

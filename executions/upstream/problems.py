@@ -40,7 +40,18 @@ class UpstreamProblem:
     retry_after: float | None = None
 
 
+class CachedReadFailed(KodexaError):
+    """Nothing to show: a read failed now, or moments ago (then Kodexa is not asked again yet); the problem was
+    described when it happened."""
+
+    def __init__(self, problem: UpstreamProblem) -> None:
+        super().__init__(problem.title)
+        self.problem = problem
+
+
 def describe_upstream_error(exc: KodexaError) -> UpstreamProblem:
+    if isinstance(exc, CachedReadFailed):
+        return exc.problem
     if isinstance(exc, KodexaNotConfigured):
         return UpstreamProblem("Panel not configured", "KODEXA_URL and KODEXA_API_KEY must be set for this "
                                "panel to reach Kodexa. Ask the panel's administrator.", 503, retryable=False,
@@ -85,6 +96,8 @@ def describe_upstream_error(exc: KodexaError) -> UpstreamProblem:
 
 
 def log_upstream_problem(exc: KodexaError, problem: UpstreamProblem) -> None:
+    if isinstance(exc, CachedReadFailed):
+        return  # logged when it happened
     level = logging.ERROR if problem.misconfigured else logging.WARNING
     logger.log(level, "upstream problem: %s", problem.title,
                extra={"error": type(exc).__name__, "upstream_status": getattr(exc, "status", None)})

@@ -6,8 +6,10 @@ import threading
 from types import SimpleNamespace
 
 import pytest
+from django.core.cache import cache as django_cache
 
 from executions.browse import selectors
+from executions.upstream.cache import ReadKind, cache_key
 from tests.helpers import reset_calls, sim_execution, sim_get, upstream_calls
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +56,8 @@ def test_an_outage_marks_names_unavailable_and_is_not_cached(kodexa):
     ref = selectors.refs_resolve(assistant_ids=[], family_ids=[family["id"]])[family["id"]]
     assert (ref.known, ref.unavailable) == (False, True)
     kodexa.control.clear_faults()
+    # An outage is remembered only for the failure memory (seconds, not like a 404), so it has passed:
+    django_cache.delete(cache_key(ReadKind.FAMILY_PATH, {"id": family["id"]}) + ":fail")
     ref = selectors.refs_resolve(assistant_ids=[], family_ids=[family["id"]])[family["id"]]
     assert ref.known and ref.label == family["path"]
 

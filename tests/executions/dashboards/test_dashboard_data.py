@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from executions.dashboards import selectors
-from executions.upstream import shared_cache
+from executions.upstream import cache
 from tests.helpers import reset_calls, sim_get, upstream_calls
 
 VIEWERS = 20
@@ -19,7 +19,7 @@ VIEWERS = 20
 @pytest.fixture
 def clock(monkeypatch):  # type: ignore[no-untyped-def]
     state = {"offset": 0.0}
-    monkeypatch.setattr(shared_cache, "wall_clock", lambda: time.time() + state["offset"])
+    monkeypatch.setattr(cache, "wall_clock", lambda: time.time() + state["offset"])
     return state
 
 

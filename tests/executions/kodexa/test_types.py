@@ -253,3 +253,14 @@ def test_page_uses_requested_number_and_sane_totals() -> None:
         Page.from_api({"items": []}, Execution.from_api, page=1, page_size=20)
     with pytest.raises(KodexaBadResponse):
         Page.from_api([execution()], Execution.from_api, page=1, page_size=20)
+
+
+def test_an_execution_and_its_page_survive_pickling_as_the_shared_cache_stores_them():
+    import pickle
+
+    from executions.kodexa import Page
+
+    ex = Execution.from_api(execution())
+    page = Page(items=(ex,), number=1, size=20, total_elements=1, total_pages=1, first=True, last=True)
+    again = pickle.loads(pickle.dumps(page))
+    assert again == page and again.items[0].raw == ex.raw and again.items[0].context == ex.context

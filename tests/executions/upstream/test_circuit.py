@@ -102,14 +102,12 @@ def test_a_cancel_during_the_pause_is_audited_as_not_sent(operator_client, kodex
 
 def test_while_paused_pages_show_what_the_panel_last_saw(viewer_client, kodexa):
     """The breaker's promise: no calls for a while, and the pages a support person had open still show data."""
-    from executions.upstream import last_good
     from tests.helpers import reset_calls, sim_execution
 
     execution = sim_execution(kodexa, "status:'FAILED'")
     detail = reverse("executions:detail", args=[execution["id"]])
     assert viewer_client.get(detail).status_code == 200
     assert viewer_client.get(reverse("executions:list")).status_code == 200
-    last_good.flush()
     kodexa.control.add_fault("GET /api/account/me", status=500, times=-1)
     _fail_times(FAILURE_THRESHOLD)
     reset_calls(kodexa)

@@ -1,0 +1,323 @@
+"""The one path for reads from Kodexa: every read goes through here, under the policy of its kind.
+
+The store is Django's cache (CACHE_URL): Redis in a team deployment, so every worker and host shares the values,
+the refresh locks and the memory of failures; local memory in the embedded default. One table says, per kind of
+read, how long a value is served without asking Kodexa, how long it is kept to be shown when Kodexa fails, and
+whether one read serves every viewer:
+
+* a *shared* read (dashboards, names, the assistant list) is served from the cache while fresh. When it ages,
+  ONE caller across all workers (the winner of an atomic ``cache.add`` lock) refreshes it while the others serve
+  the old value at once; with no value at all the others wait for the winner instead of calling Kodexa too.
+  A failed refresh is remembered for a few seconds, so a Kodexa that is down is not asked by every viewer;
+* a *live* read (the list and detail pages) asks Kodexa every time, and keeps the answer so that a page can
+  still show it, marked stale with its time, while Kodexa fails or the circuit breaker pauses calls.
+
+A 404 or a refused key is never papered over with an old value. Values must pickle (Redis pickles them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+
+from executions.kodexa import KodexaAuthError, KodexaError, KodexaNotFound
+from executions.upstream.pool import run_parallel
+from executions.upstream.problems import (
+    CachedReadFailed,
+    UpstreamProblem,
+    describe_upstream_error,
+    log_upstream_problem,
+)
+
+T = TypeVar("T")
+logger = logging.getLogger("executions.upstream")
+
+KEY_PREFIX = "kx:v3"
+DAY = 24 * 3600
+FAILURE_MEMORY = 2.0  # seconds a failed refresh is remembered: spares Kodexa, short enough to recover quickly
+MAX_FAILURE_MEMORY = 30.0  # cap for a rate limit's Retry-After
+POLL_FIRST, POLL_MAX = 0.01, 0.1
+
+
+class ReadKind(StrEnum):
+    EXECUTION_PAGE = "execution-page"  # a page of the execution list
+    EXECUTION = "execution"  # one execution, for its detail page
+    ASSISTANTS = "assistants"  # every assistant: the list's filter, names on dashboards
+    ASSISTANT_NAME = "assistant-name"
+    FAMILY_PATH = "family-path"
+    WIDGET = "widget"  # a dashboard widget's count or rows
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    fresh_for: float  # seconds a value is served without asking Kodexa (a widget uses its dashboard's refresh)
+    keep_for: float  # seconds a value is kept, to be shown (marked stale) while Kodexa fails
+    shared: bool  # one read serves every viewer while fresh; otherwise each view asks Kodexa
+    missing_for: float = 0.0  # seconds a 404 is remembered (0: not remembered)
+
+
+POLICIES: Mapping[ReadKind, Policy] = {
+    ReadKind.EXECUTION_PAGE: Policy(fresh_for=0, keep_for=DAY, shared=False),
+    ReadKind.EXECUTION: Policy(fresh_for=0, keep_for=DAY, shared=False),
+    ReadKind.ASSISTANTS: Policy(fresh_for=300, keep_for=DAY, shared=True),
+    ReadKind.ASSISTANT_NAME: Policy(fresh_for=600, keep_for=DAY, shared=True, missing_for=60),
+    ReadKind.FAMILY_PATH: Policy(fresh_for=600, keep_for=DAY, shared=True, missing_for=60),
+    ReadKind.WIDGET: Policy(fresh_for=30, keep_for=DAY, shared=True),
+}
+
+
+def wall_clock() -> float:
+    """Seconds since the epoch: wall time, because the timestamps are compared across hosts. Tests patch it."""
+    return time.time()
+
+
+def _upstream_budget() -> float:
+    """How long one upstream read may take (the client enforces KODEXA_TOTAL_TIMEOUT): a refresh lock outlives
+    it, and a caller waiting for another's refresh gives up after it."""
+    return float(settings.KODEXA_TOTAL_TIMEOUT) + 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Cached(Generic[T]):
+    """A value as a page gets it, with what the page must say about its age."""
+
+    value: T
+    fetched_at: float
+    fresh_for: float
+    problem: UpstreamProblem | None = None  # the latest read failed: `value` is the last good one
+    now: float = 0.0
+    missing: bool = False  # Kodexa answered 404 (recently): `value` is None
+
+    @property
+    def fetched_at_dt(self) -> datetime:
+        return datetime.fromtimestamp(self.fetched_at, tz=UTC)
+
+    @property
+    def age(self) -> float:
+        return max(0.0, self.now - self.fetched_at)
+
+    @property
+    def is_stale(self) -> bool:
+        """Worth a banner: the read failed, or nobody managed to refresh a shared value for a while."""
+        return self.problem is not None or self.age > 2 * self.fresh_for + _upstream_budget()
+
+
+@dataclass(frozen=True, slots=True)
+class Read(Generic[T]):
+    kind: ReadKind
+    params: Mapping[str, object]
+    fetch: Callable[[], T]
+    fresh_for: float | None = None  # overrides the policy's (a dashboard's own refresh window)
+
+    @property
+    def key(self) -> str:
+        return cache_key(self.kind, self.params)
+
+    @property
+    def policy(self) -> Policy:
+        return POLICIES[self.kind]
+
+    @property
+    def freshness(self) -> float:
+        return self.policy.fresh_for if self.fresh_for is None else self.fresh_for
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    value: Any
+    fetched_at: float
+    missing: bool = False
+
+
+def cache_key(kind: ReadKind, params: Mapping[str, object]) -> str:
+    """Same kind and parameters, same key, on every host. The Kodexa URL is part of it, so two panels sharing
+    one Redis never mix their tenants' data."""
+    payload = json.dumps({"kind": str(kind), "base": settings.KODEXA_URL, "params": params}, sort_keys=True,
+                         default=str, separators=(",", ":"))
+    return f"{KEY_PREFIX}:{kind}:{hashlib.sha256(payload.encode()).hexdigest()[:40]}"
+
+
+def read(kind: ReadKind, params: Mapping[str, object], fetch: Callable[[], T], *,
+         fresh_for: float | None = None) -> Cached[T]:
+    """One read under its kind's policy; raises a KodexaError when there is nothing to show."""
+    [result] = read_many([Read(kind, params, fetch, fresh_for)])
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def read_many(reads: Sequence[Read[Any]], *, offline: bool = False,
+              meanwhile: Callable[[], object] | None = None) -> list[Cached[Any] | BaseException]:
+    """Several reads at once: one cache round trip finds what can be served as is; the rest ask Kodexa in
+    parallel. Results in order, an exception (a KodexaError, or a bug's) in place of a value.
+
+    `offline` asks Kodexa for nothing (the page already knows Kodexa is failing): what the cache holds is
+    served, however old, and the rest fail. `meanwhile` runs in the caller's thread while Kodexa answers."""
+    keys = [r.key for r in reads]
+    found = cache.get_many(keys + [f"{k}:fail" for k, r in zip(keys, reads, strict=True) if r.policy.shared])
+    now = wall_clock()
+    results: list[Cached[Any] | BaseException | None] = [None] * len(reads)
+    tasks: dict[int, Callable[[], Cached[Any]]] = {}
+    for index, (read_, key) in enumerate(zip(reads, keys, strict=True)):
+        entry = _entry(found.get(key))
+        if offline:
+            results[index] = (_served(entry, read_, now) if entry is not None
+                              else CachedReadFailed(UpstreamProblem("Kodexa unavailable", "Not asked: Kodexa is "
+                                                                    "failing.", 503)))
+        elif read_.policy.shared and entry is not None and _fresh(entry, read_, now):
+            results[index] = _served(entry, read_, now)
+        else:
+            failure = found.get(f"{key}:fail")
+            tasks[index] = _task(read_, key, entry, failure if isinstance(failure, UpstreamProblem) else None)
+    if tasks or meanwhile is not None:
+        outcomes = run_parallel(list(tasks.values()), meanwhile=meanwhile) if tasks else []
+        if not tasks and meanwhile is not None:
+            meanwhile()
+        for index, outcome in zip(tasks, outcomes, strict=True):
+            results[index] = outcome
+    return results  # type: ignore[return-value]
+
+
+def store_many(kind: ReadKind, values: Mapping[Mapping[str, object] | str, Any]) -> None:
+    """Keep values learnt from another read (names from the assistant list) as if read on their own."""
+    now = wall_clock()
+    entries = {cache_key(kind, params if isinstance(params, Mapping) else {"id": params}): _Entry(value, now)
+               for params, value in values.items()}
+    cache.set_many(entries, timeout=int(POLICIES[kind].keep_for))
+
+
+def _entry(value: object) -> _Entry | None:
+    return value if isinstance(value, _Entry) else None
+
+
+def _fresh(entry: _Entry, read_: Read[Any], now: float) -> bool:
+    fresh_for = read_.policy.missing_for if entry.missing else read_.freshness
+    return now - entry.fetched_at < fresh_for
+
+
+def _served(entry: _Entry, read_: Read[Any], now: float, problem: UpstreamProblem | None = None) -> Cached[Any]:
+    return Cached(entry.value, entry.fetched_at, read_.freshness, problem=problem, now=now, missing=entry.missing)
+
+
+def _task(read_: Read[T], key: str, entry: _Entry | None,
+          failure: UpstreamProblem | None) -> Callable[[], Cached[T]]:
+    if read_.policy.shared:
+        return lambda: _shared(read_, key, entry, failure)
+    return lambda: _live(read_, key)
+
+
+def _may_show_stale(exc: KodexaError) -> bool:
+    """Kodexa saying the thing is gone, or refusing the panel's key, must be loud, not covered by old data."""
+    return not isinstance(exc, KodexaNotFound | KodexaAuthError)
+
+
+def _live(read_: Read[T], key: str) -> Cached[T]:
+    try:
+        value = read_.fetch()
+    except KodexaError as exc:
+        if not _may_show_stale(exc) or (entry := _kept(key)) is None:
+            raise
+        problem = describe_upstream_error(exc)
+        log_upstream_problem(exc, problem)
+        return _served(entry, read_, wall_clock(), problem)
+    return _store(read_, key, value)
+
+
+def _kept(key: str) -> _Entry | None:
+    try:
+        return _entry(cache.get(key))
+    except Exception:  # an unreadable copy (or cache) leaves the page with its error, as without a copy
+        logger.warning("could not read a kept value", exc_info=True)
+        return None
+
+
+def _store(read_: Read[T], key: str, value: T, *, missing: bool = False) -> Cached[T]:
+    fetched_at = wall_clock()
+    try:
+        cache.set(key, _Entry(value, fetched_at, missing), timeout=int(read_.policy.keep_for))
+    except Exception:  # a value that will not pickle (absurdly deep JSON), a cache that is down: the read stands
+        logger.warning("could not keep a value read from Kodexa", extra={"read_kind": str(read_.kind)}, exc_info=True)
+    return Cached(value, fetched_at, read_.freshness, now=fetched_at, missing=missing)
+
+
+def _shared(read_: Read[T], key: str, entry: _Entry | None, failure: UpstreamProblem | None) -> Cached[T]:
+    """Serve, or refresh as the one caller that holds the lock, or wait for that caller's value."""
+    lock_key = f"{key}:lock"
+    budget = _upstream_budget()
+    deadline = time.monotonic() + budget
+    delay = POLL_FIRST
+    first_pass = True
+    while True:
+        now = wall_clock()
+        if not first_pass:  # the caller read the cache for the first pass
+            entry, failure = _pair(key)
+        first_pass = False
+        if (settled := _settled(read_, entry, failure, now)) is not None:
+            return settled
+        token = secrets.token_hex(8)
+        if cache.add(lock_key, token, timeout=max(1, int(budget + 1))):
+            try:
+                return _refresh(read_, key)
+            finally:
+                # Only our own lock: had it expired and been taken by another caller, deleting it would let a third
+                # one in. (Get-then-delete is not atomic, but the lock outlives any read by design.)
+                if cache.get(lock_key) == token:
+                    cache.delete(lock_key)
+        if entry is not None:
+            return _served(entry, read_, now)  # someone else is refreshing: serve what there is
+        if time.monotonic() >= deadline:
+            raise CachedReadFailed(UpstreamProblem("Kodexa is slow", "Kodexa did not answer in time.", 504))
+        time.sleep(delay)
+        delay = min(delay * 2, POLL_MAX)
+
+
+def _settled(read_: Read[T], entry: _Entry | None, failure: UpstreamProblem | None,
+             now: float) -> Cached[T] | None:
+    """The answer when Kodexa need not be asked: a fresh value, or (it failed a moment ago) the last good value
+    with the problem, or the problem itself. None: ask Kodexa."""
+    if entry is not None and _fresh(entry, read_, now):
+        return _served(entry, read_, now)
+    if failure is not None:
+        if entry is not None:
+            return _served(entry, read_, now, failure)
+        raise CachedReadFailed(failure)
+    return None
+
+
+def _pair(key: str) -> tuple[_Entry | None, UpstreamProblem | None]:
+    found = cache.get_many([key, f"{key}:fail"])
+    failure = found.get(f"{key}:fail")
+    return _entry(found.get(key)), failure if isinstance(failure, UpstreamProblem) else None
+
+
+def _refresh(read_: Read[T], key: str) -> Cached[T]:
+    # Another worker may have refreshed between our read and our lock: look again before calling Kodexa.
+    entry, failure = _pair(key)
+    if (settled := _settled(read_, entry, failure, wall_clock())) is not None:
+        return settled
+    try:
+        value = read_.fetch()
+    except KodexaNotFound:
+        if not read_.policy.missing_for:
+            raise
+        return _store(read_, key, None, missing=True)  # type: ignore[arg-type]
+    except KodexaError as exc:
+        problem = describe_upstream_error(exc)
+        log_upstream_problem(exc, problem)
+        memory = min(problem.retry_after or FAILURE_MEMORY, MAX_FAILURE_MEMORY)
+        cache.set(f"{key}:fail", problem, timeout=max(1, round(memory)))
+        if entry is not None and _may_show_stale(exc):
+            return _served(entry, read_, wall_clock(), problem)
+        raise CachedReadFailed(problem) from exc
+    return _store(read_, key, value)
