@@ -4,11 +4,10 @@ upstream request the API would answer with a 500."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django import forms
 from django.forms.utils import flatatt
-from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -16,45 +15,33 @@ from executions.browse.query import (
     DEFAULT_PAGE_SIZE,
     DEFAULT_SORT,
     FILTERABLE_STATUSES,
+    MAX_TEXT,
     PAGE_SIZE_CHOICES,
     SORT_CHOICES,
     ExecutionQuery,
     is_execution_id,
+    parse_utc_datetime,
 )
-from executions.kodexa import Assistant, ExecutionStatus
-
-MAX_TEXT = 200
-MAX_PAGE = 10_000
+from executions.kodexa import Assistant
 
 
-# Four-digit years only (strftime writes year 1 as "1", which no date input reads back), with a day to spare
-# at the top so the value can still be shown in any time zone.
-EARLIEST_DATETIME = datetime(1000, 1, 1, tzinfo=UTC)
-LATEST_DATETIME = datetime(9998, 12, 31, 23, 59, 59, tzinfo=UTC)
+class UTCDateTimeField(forms.Field):
+    """A date filter of the audit log or a widget: parsed by the same rules as the list's dates."""
 
-
-class UTCDateTimeField(forms.DateTimeField):
-    """The inputs are labelled UTC, so a naive value is UTC whatever the server's time zone is. Every date
-    filter of the panel (lists, audit log, saved views, widgets, dashboard files) is parsed here."""
-
-    input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
     widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-    default_error_messages = {
-        "out_of_range": f"Enter a date between {EARLIEST_DATETIME:%Y-%m-%d} and {LATEST_DATETIME:%Y-%m-%d} (UTC).",
-    }
 
-    def to_python(self, value: object) -> object:
-        with timezone.override(UTC):
-            parsed = super().to_python(value)
-        if parsed is None:
+    def to_python(self, value: object) -> datetime | None:
+        if isinstance(value, datetime):
+            return value
+        if not value or not str(value).strip():
             return None
         try:
-            utc = parsed.astimezone(UTC)
-        except OverflowError:  # an offset pushes it past year 1 or 9999
-            utc = None
-        if utc is None or not EARLIEST_DATETIME <= utc <= LATEST_DATETIME:
-            raise forms.ValidationError(self.error_messages["out_of_range"], code="out_of_range")
-        return utc
+            return parse_utc_datetime(str(value))
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None
+
+
+_DATE_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
 class PlainSelect(forms.Select):
@@ -74,29 +61,25 @@ class PlainSelect(forms.Select):
 
 
 class ExecutionFilterForm(forms.Form):
-    status = forms.MultipleChoiceField(
-        choices=[(s.value, s.label) for s in FILTERABLE_STATUSES], required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
-    # A select of known assistants, but any well-formed id is accepted: the assistant list may be
-    # unavailable, or a shared link may name an assistant that has since been deleted.
-    assistant = forms.RegexField(regex=r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$", required=False,
-                                 error_messages={"invalid": "Not a valid assistant id."})
-    q = forms.CharField(required=False, max_length=MAX_TEXT, strip=True, label="Search")
-    created_after = UTCDateTimeField(required=False, label="Created after (UTC)")
-    created_before = UTCDateTimeField(required=False, label="Created before (UTC)")
-    created_within_hours = forms.IntegerField(required=False, min_value=1, max_value=24 * 366,
-                                              widget=forms.HiddenInput)
-    sort = forms.ChoiceField(choices=SORT_CHOICES, required=False, initial=DEFAULT_SORT, widget=PlainSelect)
-    page_size = forms.TypedChoiceField(
-        choices=[(n, str(n)) for n in PAGE_SIZE_CHOICES], coerce=int, required=False, empty_value=None,
-        initial=DEFAULT_PAGE_SIZE, label="Per page", widget=PlainSelect,
-    )
-    page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE, widget=forms.HiddenInput)
+    """The list's filters as a form to render. The rules are ExecutionQuery.from_params(), which saved views and
+    dashboard files use too: this form only shows the inputs and puts each error beside its input."""
+
+    status = forms.Field(required=False, widget=forms.CheckboxSelectMultiple(
+        choices=[(s.value, s.label) for s in FILTERABLE_STATUSES]))
+    assistant = forms.Field(required=False, widget=PlainSelect)
+    q = forms.Field(required=False, label="Search", widget=forms.TextInput(attrs={"maxlength": MAX_TEXT}))
+    created_after = forms.Field(required=False, label="Created after (UTC)", widget=_DATE_INPUT)
+    created_before = forms.Field(required=False, label="Created before (UTC)", widget=_DATE_INPUT)
+    created_within_hours = forms.Field(required=False, widget=forms.HiddenInput)
+    sort = forms.Field(required=False, initial=DEFAULT_SORT, widget=PlainSelect(choices=SORT_CHOICES))
+    page_size = forms.Field(required=False, initial=DEFAULT_PAGE_SIZE, label="Per page",
+                            widget=PlainSelect(choices=[(n, str(n)) for n in PAGE_SIZE_CHOICES]))
+    page = forms.Field(required=False, widget=forms.HiddenInput)
 
     def __init__(self, data: Mapping[str, object] | None = None, *, assistants: Iterable[Assistant] = (),
                  **kwargs: object) -> None:
         super().__init__(data, **kwargs)
+        self.query = ExecutionQuery()
         self.offer_assistants(assistants)
         self.fields["q"].widget.attrs.update(
             {"placeholder": "Search descriptions, or paste an execution id", "data-search": "", "type": "search"}
@@ -106,47 +89,35 @@ class ExecutionFilterForm(forms.Form):
     def status_options(self) -> list[tuple[str, str, bool]]:
         """(value, label, checked) for the status checkboxes, which the list page renders by hand: ten widget
         templates per page view cost more than the rest of the form."""
-        chosen = set(self.data.getlist("status")) if hasattr(self.data, "getlist") else set()
-        return [(value, label, value in chosen) for value, label in self.fields["status"].choices]
+        chosen = set(self._submitted().get("status", []))
+        return [(value, label, value in chosen) for value, label in self.fields["status"].widget.choices]
 
     def offer_assistants(self, assistants: Iterable[Assistant]) -> None:
         """Fill the assistant select; validation does not need it, so a page can load the list in parallel."""
         known = [(a.id, a.display_name) for a in sorted(assistants, key=lambda a: a.display_name.lower())]
         self.fields["assistant"].widget = PlainSelect(choices=[("", "All assistants"), *known])
 
-    def clean_q(self) -> str:
-        value = self.cleaned_data.get("q") or ""
-        if any(ord(ch) < 32 for ch in value):
-            raise forms.ValidationError("Search text cannot contain control characters.")
-        return value
+    def _submitted(self) -> dict[str, list[str]]:
+        if not self.is_bound or not hasattr(self.data, "getlist"):
+            return {}
+        return {name: self.data.getlist(self.add_prefix(name)) for name in self.fields}
 
     def clean(self) -> dict[str, object]:
-        data = super().clean()
-        after, before = data.get("created_after"), data.get("created_before")
-        if after and before and after >= before:
-            self.add_error("created_before", "Must be later than “created after”.")
-        return data
+        self.query, errors = ExecutionQuery.from_params(self._submitted())
+        for name, messages in errors.items():
+            for message in messages:
+                self.add_error(name, message)
+        return self.cleaned_data
 
     def to_query(self) -> ExecutionQuery:
-        data = self.cleaned_data
-        return ExecutionQuery(
-            statuses=tuple(ExecutionStatus(s) for s in data.get("status") or ()),
-            assistant_id=data.get("assistant") or None,
-            text=data.get("q") or None,
-            created_after=data.get("created_after"),
-            created_before=data.get("created_before"),
-            created_within_hours=data.get("created_within_hours"),
-            sort=data.get("sort") or DEFAULT_SORT,
-            page=data.get("page") or 1,
-            page_size=data.get("page_size") or DEFAULT_PAGE_SIZE,
-        )
+        return self.query
 
     @property
     def pasted_execution_id(self) -> str | None:
         """A search box holding exactly one execution id means 'open it'."""
         if not self.is_valid():
             return None
-        text = (self.cleaned_data.get("q") or "").strip()
+        text = self.query.text or ""
         return text.lower() if is_execution_id(text) else None
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django.utils import timezone
@@ -34,6 +36,88 @@ def is_execution_id(value: str) -> bool:
     return bool(_EXECUTION_ID.match(value.strip()))
 
 
+# --- validation: the one place for the rules of a query ----------------------------------------------------
+
+MAX_TEXT = 200
+MAX_PAGE = 10_000
+MAX_WITHIN_HOURS = 24 * 366
+# Any well-formed id is accepted (not only the assistants listed): the list may be unavailable, or a shared link
+# may name an assistant that has since been deleted.
+_ASSISTANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
+# Four-digit years only (strftime writes year 1 as "1", which no date input reads back), with a day to spare at
+# the top so the value can still be shown in any time zone.
+EARLIEST_DATETIME = datetime(1000, 1, 1, tzinfo=UTC)
+LATEST_DATETIME = datetime(9998, 12, 31, 23, 59, 59, tzinfo=UTC)
+OUT_OF_RANGE = f"Enter a date between {EARLIEST_DATETIME:%Y-%m-%d} and {LATEST_DATETIME:%Y-%m-%d} (UTC)."
+_STATUS_VALUES = {s.value: s for s in FILTERABLE_STATUSES}
+_SORT_VALUES = {value for value, _ in SORT_CHOICES}
+QUERY_PARAMS = ("status", "assistant", "q", "created_after", "created_before", "created_within_hours", "sort",
+                "page_size", "page")
+
+
+def parse_utc_datetime(text: str) -> datetime:
+    """An ISO 8601 date or date-time as aware UTC; a value without an offset is UTC (the inputs say so). Raises
+    ValueError with the message to show."""
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError("Enter a valid date/time.") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        utc = parsed.astimezone(UTC)
+    except OverflowError:  # an offset pushes it past year 1 or 9999
+        raise ValueError(OUT_OF_RANGE) from None
+    if not EARLIEST_DATETIME <= utc <= LATEST_DATETIME:
+        raise ValueError(OUT_OF_RANGE)
+    return utc
+
+
+def _int(text: str, low: int, high: int) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ValueError("Enter a whole number.") from None
+    if value < low:
+        raise ValueError(f"Ensure this value is greater than or equal to {low}.")
+    if value > high:
+        raise ValueError(f"Ensure this value is less than or equal to {high}.")
+    return value
+
+
+def _choice(text: str, allowed: Iterable[object]) -> str:
+    if text not in {str(a) for a in allowed}:
+        raise ValueError(f"Select a valid choice. {text[:80]} is not one of the available choices.")
+    return text
+
+
+def _text(text: str) -> str:
+    text = text.strip()
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"Ensure this value has at most {MAX_TEXT} characters (it has {len(text)}).")
+    if any(ord(ch) < 32 for ch in text):
+        raise ValueError("Search text cannot contain control characters.")
+    return text
+
+
+def _assistant(text: str) -> str:
+    if not _ASSISTANT_ID.match(text):
+        raise ValueError("Not a valid assistant id.")
+    return text
+
+
+_PARSERS: dict[str, Callable[[str], object]] = {
+    "assistant": _assistant,
+    "q": _text,
+    "created_after": parse_utc_datetime,
+    "created_before": parse_utc_datetime,
+    "created_within_hours": lambda text: _int(text, 1, MAX_WITHIN_HOURS),
+    "sort": lambda text: _choice(text, _SORT_VALUES),
+    "page_size": lambda text: int(_choice(text.strip(), PAGE_SIZE_CHOICES)),
+    "page": lambda text: _int(text, 1, MAX_PAGE),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class ExecutionQuery:
     statuses: tuple[ExecutionStatus, ...] = ()
@@ -47,6 +131,38 @@ class ExecutionQuery:
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
     parent_execution_id: str | None = field(default=None)
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, object]) -> tuple[ExecutionQuery, dict[str, list[str]]]:
+        """The query that /executions/ parameters describe, and every error by parameter name.
+
+        `params` is a QueryDict or a mapping of strings or lists of strings. Unknown names are ignored, an empty
+        value means no filter, and with errors the query holds the valid parts only."""
+        values = _lists(params)
+        errors: dict[str, list[str]] = {}
+        statuses: dict[ExecutionStatus, None] = {}
+        for text in values.get("status", []):
+            if text in _STATUS_VALUES:
+                statuses[_STATUS_VALUES[text]] = None
+            elif text:
+                errors.setdefault("status", []).append(
+                    f"Select a valid choice. {text[:80]} is not one of the available choices.")
+        parsed: dict[str, Any] = {}
+        for name, parse in _PARSERS.items():
+            texts = [text for text in values.get(name, []) if text.strip()]
+            if texts:
+                try:
+                    parsed[name] = parse(texts[-1])
+                except ValueError as exc:
+                    errors.setdefault(name, []).append(str(exc))
+        after, before = parsed.get("created_after"), parsed.get("created_before")
+        if after and before and after >= before:
+            errors.setdefault("created_before", []).append("Must be later than “created after”.")
+        query = cls(statuses=tuple(statuses), assistant_id=parsed.get("assistant"), text=parsed.get("q") or None,
+                    created_after=after, created_before=before,
+                    created_within_hours=parsed.get("created_within_hours"), sort=parsed.get("sort", DEFAULT_SORT),
+                    page=parsed.get("page", 1), page_size=parsed.get("page_size", DEFAULT_PAGE_SIZE))
+        return query, errors
 
     def clauses(self, *, now: datetime | None = None) -> list[Clause]:
         """The Kodexa filter clauses; values are quoted by the client's filter builder, never here."""
@@ -106,7 +222,7 @@ class ExecutionQuery:
         return urlencode(query.to_params())
 
     def to_view(self) -> dict[str, object]:
-        """The JSON form used by saved views and dashboard files (DESIGN.md section 7)."""
+        """The JSON form used by saved views and dashboard files (docs/dashboards.md)."""
         view: dict[str, object] = {}
         if self.statuses:
             view["status"] = [s.value for s in self.statuses]
@@ -125,6 +241,13 @@ class ExecutionQuery:
         if self.page_size != DEFAULT_PAGE_SIZE:
             view["page_size"] = self.page_size
         return view
+
+
+def _lists(params: Mapping[str, object]) -> dict[str, list[str]]:
+    if hasattr(params, "lists"):
+        return {key: [str(v) for v in values] for key, values in params.lists()}
+    return {key: [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+            for key, value in params.items()}
 
 
 def _local_input(value: datetime) -> str:

@@ -1,4 +1,5 @@
-"""Forms for saved views and dashboards. Queries are validated by ExecutionFilterForm, the /executions/ rules."""
+"""Forms for saved views and dashboards. Queries are validated by ExecutionQuery.from_params(), the /executions/
+rules."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 
 from executions.browse.forms import ExecutionFilterForm
-from executions.browse.query import ExecutionQuery
+from executions.browse.query import QUERY_PARAMS, ExecutionQuery
 from executions.dashboards.models import (
     REFRESH_MAX_SECONDS,
     REFRESH_MIN_SECONDS,
@@ -38,7 +39,7 @@ def query_from_params(params: str) -> tuple[ExecutionQuery | None, list[str]]:
     """A /executions/ querystring as a query (the page number dropped), or None and every error. Strict where
     the list page is lenient: a piece that is not name=value, or a name the list does not know, is an error,
     since dropping it would quietly save a wider view than the user asked for."""
-    data = QueryDict(mutable=True)
+    submitted: dict[str, list[str]] = {}
     errors: list[str] = []
     for piece in (params or "").split("&"):
         if not piece:
@@ -47,16 +48,15 @@ def query_from_params(params: str) -> tuple[ExecutionQuery | None, list[str]]:
         key, value = unquote_plus(raw_key), unquote_plus(raw_value)
         if not sep:
             errors.append(f'"{key[:40]}" is not of the form name=value')
-        elif key not in ExecutionFilterForm.base_fields and key not in _NOT_KEPT:
+        elif key not in QUERY_PARAMS and key not in _NOT_KEPT:
             errors.append(f'unknown filter "{key[:40]}"')
         elif value and key not in _NOT_KEPT:
-            data.appendlist(key, value)
-    form = ExecutionFilterForm(data)
-    if not form.is_valid():
-        errors.extend(f"{field}: {m}" for field, messages in form.errors.items() for m in messages)
+            submitted.setdefault(key, []).append(value)
+    query, invalid = ExecutionQuery.from_params(submitted)
+    errors.extend(f"{field}: {m}" for field, messages in invalid.items() for m in messages)
     if errors:
         return None, errors
-    return form.to_query(), []
+    return query, []
 
 
 class SavedViewCreateForm(forms.Form):

@@ -1,20 +1,15 @@
-"""The JSON forms of saved views and dashboards (DESIGN.md section 7), and their validation.
+"""The JSON forms of saved views and dashboards (docs/dashboards.md), and their validation.
 
-A view is validated by the same ExecutionFilterForm as the /executions/ page, so the rules live in one
+A view is validated by ExecutionQuery.from_params(), the rules of the /executions/ page, so they live in one
 place; this module adds the JSON shape checks and reports every problem with its path in the document
 (e.g. ``widgets[2].view.status[0]: unknown status "EXPLODED"``).
 """
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from django.http import QueryDict
-
-from executions.browse.forms import ExecutionFilterForm
 from executions.browse.query import FILTERABLE_STATUSES, ExecutionQuery
 from executions.dashboards.models import (
     REFRESH_MAX_SECONDS,
@@ -74,7 +69,7 @@ def view_check(view: object, *, path: str = "view") -> tuple[ExecutionQuery | No
     if not isinstance(view, Mapping):
         return None, [f"{path}: must be an object"]
     errors: list[str] = []
-    data = QueryDict(mutable=True)
+    params: dict[str, list[str]] = {}
     for key, value in view.items():
         expected = _VIEW_TYPES.get(key)
         if expected is None:
@@ -90,36 +85,22 @@ def view_check(view: object, *, path: str = "view") -> tuple[ExecutionQuery | No
                 elif status not in _STATUS_VALUES:
                     errors.append(f'{path}.status[{index}]: unknown status "{status}"')
                 else:
-                    data.appendlist("status", status)
+                    params.setdefault("status", []).append(status)
         else:
-            data[key] = str(value)
-    form = ExecutionFilterForm(data)
-    if not form.is_valid():
-        for field, messages in form.errors.items():
-            where = path if field == "__all__" else f"{path}.{field}"
-            errors.extend(f"{where}: {message}" for message in messages)
+            params[key] = [str(value)]
+    query, invalid = ExecutionQuery.from_params(params)
+    errors.extend(f"{path}.{field}: {message}" for field, messages in invalid.items() for message in messages)
     if errors:
         return None, errors
-    return form.to_query(), []
+    return query, []
 
 
 def view_to_query(view: object) -> ExecutionQuery:
     """The query of a stored view; raises ViewInvalid (a stored view may predate a rule change)."""
-    try:
-        query, errors = _view_checked(json.dumps(view, sort_keys=True))
-    except (TypeError, ValueError):  # not JSON at all: no memo, the full check reports it
-        query, errors = view_check(view)
+    query, errors = view_check(view)
     if query is None:
-        raise ViewInvalid(list(errors))
+        raise ViewInvalid(errors)
     return query
-
-
-@functools.lru_cache(maxsize=1024)
-def _view_checked(view_json: str) -> tuple[ExecutionQuery | None, tuple[str, ...]]:
-    """view_check is a pure function of the view, and a dashboard render checks every widget's view through a
-    filter form (about 0.3 ms each); the answer is kept per distinct view. ExecutionQuery is immutable."""
-    query, errors = view_check(json.loads(view_json))
-    return query, tuple(errors)
 
 
 def dashboard_spec_check(data: object) -> tuple[DashboardSpec | None, list[str]]:

@@ -88,3 +88,46 @@ def test_filter_selects_mark_the_choice_escape_names_and_keep_their_attributes()
     assert '<option value="100" selected>100</option>' in str(form["page_size"])
     unbound = ExecutionFilterForm()
     assert '<option value="createdOn,desc" selected>' in str(unbound["sort"])  # the initial value
+
+
+# --- ExecutionQuery.from_params: the one place for the rules ---------------------------------------------
+
+
+def test_from_params_reads_every_filter_from_a_querydict_or_a_mapping():
+    from django.http import QueryDict
+
+    from executions.browse.query import ExecutionQuery
+    from executions.kodexa import ExecutionStatus
+
+    text = ("status=FAILED&status=RUNNING&status=FAILED&assistant=a-1&q=+invoice+&created_after=2026-01-01T10:00"
+            "&created_within_hours=24&sort=createdOn,asc&page_size=50&page=3&unknown=x")
+    for params in (QueryDict(text), {k: v for k, v in QueryDict(text).lists()}):
+        query, errors = ExecutionQuery.from_params(params)
+        assert errors == {}
+        assert query.statuses == (ExecutionStatus.FAILED, ExecutionStatus.RUNNING)  # a repeat is one filter
+        assert (query.assistant_id, query.text, query.created_within_hours) == ("a-1", "invoice", 24)
+        assert query.created_after.isoformat() == "2026-01-01T10:00:00+00:00"  # no offset: UTC
+        assert (query.sort, query.page_size, query.page) == ("createdOn,asc", 50, 3)
+
+
+def test_from_params_names_every_bad_parameter_and_keeps_the_good_ones():
+    from executions.browse.query import ExecutionQuery
+    from executions.kodexa import ExecutionStatus
+
+    query, errors = ExecutionQuery.from_params({
+        "status": ["FAILED", "EXPLODED"], "assistant": "bad id!", "q": "x\x01", "created_after": "yesterday",
+        "created_within_hours": "0", "sort": "nope", "page_size": "7", "page": "abc"})
+    assert set(errors) == {"status", "assistant", "q", "created_after", "created_within_hours", "sort", "page_size",
+                           "page"}
+    assert errors["created_after"] == ["Enter a valid date/time."]
+    assert errors["sort"] == ["Select a valid choice. nope is not one of the available choices."]
+    assert query.statuses == (ExecutionStatus.FAILED,)
+
+
+def test_from_params_orders_the_dates_and_bounds_them():
+    from executions.browse.query import OUT_OF_RANGE, ExecutionQuery
+
+    _, errors = ExecutionQuery.from_params({"created_after": "2026-02-01", "created_before": "2026-01-01"})
+    assert errors == {"created_before": ["Must be later than “created after”."]}
+    _, errors = ExecutionQuery.from_params({"created_after": "0001-01-01T00:00:00+05:00"})
+    assert errors == {"created_after": [OUT_OF_RANGE]}
