@@ -12,7 +12,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -136,13 +136,38 @@ def cancel_token_new() -> str:
 class _Attempt:
     execution_id: str
     key: str
-    before: Execution | None = None
-    read_error: KodexaError | None = None
+    read: Execution | KodexaError | None = None  # the execution as re-read just before sending
     request_event: AuditEvent | None = None
-    response: CancelResponse | None = None
-    send_error: KodexaError | None = None
+    sent: CancelResponse | KodexaError | None = None
     result: CancelResult | None = None
-    details: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def before(self) -> Execution | None:
+        return self.read if isinstance(self.read, Execution) else None
+
+    @property
+    def read_error(self) -> KodexaError | None:
+        return self.read if isinstance(self.read, KodexaError) else None
+
+    @property
+    def response(self) -> CancelResponse | None:
+        return self.sent if isinstance(self.sent, CancelResponse) else None
+
+    @property
+    def send_error(self) -> KodexaError | None:
+        return self.sent if isinstance(self.sent, KodexaError) else None
+
+    @property
+    def should_send(self) -> bool:
+        return self.result is None and self.before is not None and self.before.status.is_cancellable
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    user: AbstractBaseUser
+    reason: CancelReason
+    meta: RequestMeta
+    batch_id: uuid.UUID | None
 
 
 def execution_cancel(*, user: AbstractBaseUser, execution_id: str, reason: CancelReason, meta: RequestMeta,
@@ -166,56 +191,51 @@ def execution_cancel_bulk(*, user: AbstractBaseUser, execution_ids: Sequence[str
 
 def _cancel_many(*, user: AbstractBaseUser, execution_ids: Sequence[str], reason: CancelReason,
                  meta: RequestMeta, token: str, batch_id: uuid.UUID | None) -> BatchResult:
+    """The phases, each over the whole batch: replays, re-read, requests recorded, cancels sent, outcomes."""
     cancel_permission_require(user=user, execution_ids=execution_ids, meta=meta, reason_text=reason.text,
                               reason_category=reason.category, batch_id=batch_id)
+    batch = _Batch(user=user, reason=reason, meta=meta, batch_id=batch_id)
     attempts = [_Attempt(execution_id=i, key=_key(user, token, i, batched=batch_id is not None))
                 for i in execution_ids]
-
-    # A replayed form (double click, back button, resubmission) shows the first result and sends nothing.
-    for attempt in attempts:
-        attempt.result = _replayed_result(attempt.key)
-    todo = [a for a in attempts if a.result is None]
-
-    client = None
+    todo = _without_replays(attempts)
     try:
         client = kodexa_client()
     except KodexaNotConfigured as exc:
+        client = None
         for attempt in todo:
-            attempt.read_error = exc
-
-    if client is not None and todo:
-        for attempt, read in zip(todo, _fan_out(todo, client.get_execution), strict=True):
-            if isinstance(read, Execution):
-                attempt.before = read
-            else:
-                attempt.read_error = read
-
+            attempt.read = exc
+    if client is not None:
+        _fan_out(todo, client.get_execution, into="read")
+    _record_requests(todo, batch)
+    if client is not None:
+        _fan_out([a for a in todo if a.should_send], client.cancel_execution, into="sent")
     for attempt in todo:
+        if attempt.result is None:
+            attempt.result = _record_outcome(attempt, batch)
+    results = tuple(a.result for a in attempts if a.result is not None)
+    return BatchResult(batch_id=batch_id or uuid.UUID(int=0), results=results,
+                       replayed=all(r.replayed for r in results))
+
+
+def _without_replays(attempts: Sequence[_Attempt]) -> list[_Attempt]:
+    """A replayed form (double click, back button, resubmission) shows the first result and sends nothing."""
+    for attempt in attempts:
+        attempt.result = _replayed_result(attempt.key)
+    return [a for a in attempts if a.result is None]
+
+
+def _record_requests(attempts: Sequence[_Attempt], batch: _Batch) -> None:
+    """`cancel.requested`, committed before anything is sent."""
+    for attempt in attempts:
         try:
             attempt.request_event = audit_event_append(
-                action=AuditAction.CANCEL_REQUESTED, actor=user, execution_id=attempt.execution_id,
-                reason_category=reason.category, reason=reason.text, batch_id=batch_id, meta=meta,
-                status_before=(attempt.before.status_raw or "") if attempt.before else "",
+                action=AuditAction.CANCEL_REQUESTED, actor=batch.user, execution_id=attempt.execution_id,
+                reason_category=batch.reason.category, reason=batch.reason.text, batch_id=batch.batch_id,
+                meta=batch.meta, status_before=(attempt.before.status_raw or "") if attempt.before else "",
                 idempotency_key=attempt.key,
             )
         except DuplicateAttempt as duplicate:  # a concurrent submit of the same form won the race
             attempt.result = _result_from_request(duplicate.existing)
-
-    to_send = [a for a in todo if a.result is None and _should_send(a)]
-    if client is not None and to_send:
-        for attempt, sent in zip(to_send, _fan_out(to_send, client.cancel_execution), strict=True):
-            if isinstance(sent, CancelResponse):
-                attempt.response = sent
-            else:
-                attempt.send_error = sent
-
-    for attempt in todo:
-        if attempt.result is None:
-            attempt.result = _record_outcome(attempt, user=user, reason=reason, meta=meta, batch_id=batch_id)
-
-    results = tuple(a.result for a in attempts if a.result is not None)
-    return BatchResult(batch_id=batch_id or uuid.UUID(int=0), results=results,
-                       replayed=all(r.replayed for r in results))
 
 
 def cancel_permission_require(*, user: AbstractBaseUser, execution_ids: Sequence[str], meta: RequestMeta,
@@ -258,22 +278,17 @@ def _key(user: AbstractBaseUser, token: str, execution_id: str, *, batched: bool
     return f"{'bulk' if batched else 'one'}:{user.pk}:{token}:{execution_id}"
 
 
-def _fan_out(attempts: Sequence[_Attempt], call: Callable[[str], object]) -> list[object]:
-    """`call(execution_id)` for every attempt, in parallel on the cancel pool; Kodexa errors come back as
-    values (each attempt records its own), anything else is a bug and is raised."""
-    results = run_parallel([functools.partial(call, a.execution_id) for a in attempts], pool=CANCEL_POOL)
-    for result in results:
-        if isinstance(result, BaseException) and not isinstance(result, KodexaError):
-            raise result
-    return results
+def _fan_out(attempts: Sequence[_Attempt], call: Callable[[str], object], *, into: str) -> None:
+    """`call(execution_id)` for every attempt, in parallel on the cancel pool, each outcome kept in the attempt's
+    `into` field. Kodexa errors are outcomes (each attempt records its own); anything else is a bug, raised."""
+    outcomes = run_parallel([functools.partial(call, a.execution_id) for a in attempts], pool=CANCEL_POOL)
+    for attempt, outcome in zip(attempts, outcomes, strict=True):
+        if isinstance(outcome, BaseException) and not isinstance(outcome, KodexaError):
+            raise outcome
+        setattr(attempt, into, outcome)
 
 
-def _should_send(attempt: _Attempt) -> bool:
-    return attempt.read_error is None and attempt.before is not None and attempt.before.status.is_cancellable
-
-
-def _record_outcome(attempt: _Attempt, *, user: AbstractBaseUser, reason: CancelReason, meta: RequestMeta,
-                    batch_id: uuid.UUID | None) -> CancelResult:
+def _record_outcome(attempt: _Attempt, batch: _Batch) -> CancelResult:
     outcome, message, upstream_status, latency, error = _judge(attempt)
     before = (attempt.before.status_raw or "") if attempt.before else ""
     after = ""
@@ -282,8 +297,8 @@ def _record_outcome(attempt: _Attempt, *, user: AbstractBaseUser, reason: Cancel
     elif outcome is CancelOutcome.SKIPPED:
         after = before
     audit_event_append(
-        action=_OUTCOME_ACTIONS[outcome], actor=user, execution_id=attempt.execution_id,
-        reason_category=reason.category, reason=reason.text, batch_id=batch_id, meta=meta,
+        action=_OUTCOME_ACTIONS[outcome], actor=batch.user, execution_id=attempt.execution_id,
+        reason_category=batch.reason.category, reason=batch.reason.text, batch_id=batch.batch_id, meta=batch.meta,
         status_before=before, upstream_status=upstream_status, status_after=after, error=error,
         upstream_latency_ms=latency, request_event=attempt.request_event, details={"message": message},
     )
