@@ -173,7 +173,9 @@ def execution_list(*, query: ExecutionQuery, with_assistants: bool = False, stal
         return kodexa_client().list_executions(page=query.page, page_size=query.page_size,
                                                filters=query.clauses(), query=query.text, sort=(query.sort,))
 
-    reads = [Read(ReadKind.EXECUTION_PAGE, {"view": query.to_params()}, page_read)]
+    # The parent is not a URL parameter, but a child list is a different list.
+    params = {"view": query.to_params(), "parent": query.parent_execution_id}
+    reads = [Read(ReadKind.EXECUTION_PAGE, params, page_read)]
     if with_assistants:
         reads.append(ASSISTANTS)
     page, *rest = read_many(reads, meanwhile=meanwhile)

@@ -1,8 +1,9 @@
-"""Import a dashboard from its JSON form (DESIGN.md section 7), e.g. one kept in version control."""
+"""Import a dashboard from its JSON form (docs/dashboards.md), e.g. one kept in version control."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -16,6 +17,8 @@ MAX_FILE_BYTES = 256 * 1024
 
 
 class Command(BaseCommand):
+    stealth_options = ("stdin",)  # call_command(..., stdin=stream); from the shell it is sys.stdin
+    stdin = None
     help = ("Import a dashboard from a JSON file. Everything is validated first and every error is reported with "
             "its JSON path; nothing is written unless the whole file is valid. A dashboard with the same name in "
             "the same team is updated in place (its widgets are replaced by the file's).")
@@ -29,12 +32,14 @@ class Command(BaseCommand):
         if source != "-":
             with Path(source).open("rb") as file:
                 return file.read(MAX_FILE_BYTES + 1)
-        stream = getattr(self.stdin, "buffer", None)
+        stdin = self.stdin or sys.stdin
+        stream = getattr(stdin, "buffer", None)
         if stream is not None:
             return stream.read(MAX_FILE_BYTES + 1)
-        return self.stdin.read(MAX_FILE_BYTES + 1).encode("utf-8")  # a text stream (tests): characters, close enough
+        return stdin.read(MAX_FILE_BYTES + 1).encode("utf-8")  # a text stream (tests): characters, close enough
 
     def handle(self, *args: object, **options: object) -> None:
+        self.stdin = options.get("stdin")
         source = str(options["file"])
         try:
             raw = self._read_bounded(source)

@@ -10,7 +10,7 @@ from django.core.cache import cache as django_cache
 
 from executions.browse import selectors
 from executions.upstream.cache import ReadKind, cache_key
-from tests.helpers import reset_calls, sim_execution, sim_get, upstream_calls
+from tests.helpers import reset_calls, sim_execution, sim_executions, sim_get, upstream_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -68,3 +68,19 @@ def test_an_unavailable_name_does_not_claim_kodexa_forgot_it(viewer_client, kode
     body = viewer_client.get(f"/executions/{execution['id']}/").content.decode()
     assert "(name unavailable)" in body
     assert "Kodexa does not know this assistant" not in body
+
+
+def test_the_kept_copy_of_one_executions_children_is_never_shown_for_another(kodexa):
+    """A child list's last good copy is kept per parent: while Kodexa fails, another parent's children (or the
+    whole list) must not be shown as this one's."""
+    from executions.kodexa import KodexaServerError
+
+    parents = [p for p in sim_executions(kodexa) if not p.get("parentExecutionId")][:2]
+    first = selectors.execution_children(execution_id=parents[0]["id"])
+    assert first.stale is None
+    selectors.execution_list(query=first.query.__class__(page_size=50, sort="createdOn,asc"))
+    kodexa.control.add_fault("GET /api/executions", status=500, times=-1)
+    with pytest.raises(KodexaServerError):
+        selectors.execution_children(execution_id=parents[1]["id"])
+    stale = selectors.execution_children(execution_id=parents[0]["id"])
+    assert stale.stale is not None and [r.execution.id for r in stale.rows] == [r.execution.id for r in first.rows]

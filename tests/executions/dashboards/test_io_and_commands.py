@@ -161,3 +161,19 @@ def test_a_deeply_nested_file_on_the_command_line_prints_no_traceback(tmp_path):
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and "RecursionError" not in done.stderr
     assert f"CommandError: {path}: nested too deeply to be a dashboard file" in done.stderr
+
+
+def test_import_reads_standard_input_when_the_file_is_a_dash(team, monkeypatch):
+    """`-` is offered by --help: from a shell it is the process's standard input (no stdin option given)."""
+    import io
+    import sys
+
+    from django.core.management import call_command
+
+    from executions.dashboards.models import Dashboard
+
+    spec = {"name": "From stdin", "team": team.name, "widgets": [
+        {"title": "Running", "kind": "count", "view": {"status": ["RUNNING"]}}]}
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(spec)))
+    call_command("dashboard_import", "-", stdout=io.StringIO())
+    assert Dashboard.objects.get(name="From stdin").widgets.count() == 1
