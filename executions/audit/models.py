@@ -18,18 +18,6 @@ class AuditAction(models.TextChoices):
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
 
 
-_ACTION_TONES = {
-    AuditAction.CANCEL_REQUESTED: "info",
-    AuditAction.CANCEL_SUCCEEDED: "success",
-    AuditAction.CANCEL_FAILED: "danger",
-    AuditAction.CANCEL_UNKNOWN: "warning",
-    AuditAction.CANCEL_DENIED: "danger",
-    AuditAction.CANCEL_SKIPPED: "muted",
-    AuditAction.CANCEL_RECONCILED: "warning",
-    AuditAction.AUDIT_EXPORTED: "neutral",
-}
-
-
 class AuditEventQuerySet(models.QuerySet):
     def update(self, **kwargs: object) -> int:
         raise TypeError("Audit events are append-only: they cannot be updated.")
@@ -91,7 +79,3 @@ class AuditEvent(models.Model):
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise TypeError("Audit events are append-only: they cannot be deleted.")
 
-    @property
-    def tone(self) -> str:
-        """Badge colour, matching the execution status tones."""
-        return _ACTION_TONES.get(self.action, "neutral")

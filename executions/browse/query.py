@@ -185,16 +185,9 @@ class ExecutionQuery:
         return clauses
 
     @property
-    def sort_param(self) -> str:
-        return self.sort
-
-    @property
     def is_filtered(self) -> bool:
         return bool(self.statuses or self.assistant_id or self.text or self.created_after or self.created_before
                     or self.created_within_hours)
-
-    def with_page(self, page: int) -> ExecutionQuery:
-        return replace(self, page=page)
 
     def to_params(self, *, include_page: bool = True) -> list[tuple[str, str]]:
         """URL query pairs that reproduce this query on /executions/ (shareable links)."""

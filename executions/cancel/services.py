@@ -81,10 +81,6 @@ class CancelOutcome(StrEnum):
     SKIPPED = "skipped"  # the execution had finished meanwhile: nothing was sent
     PENDING = "pending"  # a replay of an attempt whose outcome is not recorded (yet)
 
-    @property
-    def tone(self) -> str:
-        return {"succeeded": "success", "failed": "danger", "unknown": "warning", "skipped": "muted",
-                "pending": "neutral"}[self.value]
 
 
 _OUTCOME_ACTIONS = {

@@ -14,6 +14,7 @@ from django.http import QueryDict
 from executions.browse.forms import ExecutionFilterForm
 from executions.browse.query import QUERY_PARAMS, ExecutionQuery
 from executions.dashboards.models import (
+    NAME_MAX_LENGTH,
     REFRESH_MAX_SECONDS,
     REFRESH_MIN_SECONDS,
     WIDGET_LIMIT_MAX,
@@ -24,11 +25,9 @@ from executions.dashboards.models import (
 )
 from executions.kodexa import Assistant
 
-NAME_MAX = 100
-
 
 def _name_field(label: str = "Name") -> forms.CharField:
-    return forms.CharField(max_length=NAME_MAX, strip=True, label=label)
+    return forms.CharField(max_length=NAME_MAX_LENGTH, strip=True, label=label)
 
 
 # Where the user was on the list, not what they want to watch: accepted, not kept.

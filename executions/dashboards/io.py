@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 from executions.browse.query import FILTERABLE_STATUSES, ExecutionQuery
 from executions.dashboards.models import (
+    DEFAULT_REFRESH_SECONDS,
+    DEFAULT_WIDGET_LIMIT,
+    NAME_MAX_LENGTH,
     REFRESH_MAX_SECONDS,
     REFRESH_MIN_SECONDS,
     WIDGET_LIMIT_MAX,
@@ -19,9 +22,6 @@ from executions.dashboards.models import (
     WidgetKind,
 )
 
-NAME_MAX = 100
-DEFAULT_REFRESH_SECONDS = 30
-DEFAULT_LIMIT = 10
 # Value types of the view's keys; the form checks the values themselves.
 _VIEW_TYPES: dict[str, type | tuple[type, ...]] = {
     "status": list, "assistant": str, "q": str, "created_after": str, "created_before": str,
@@ -140,8 +140,8 @@ def _text(data: Mapping, key: str, path: str, errors: list[str]) -> str:
     if not isinstance(value, str) or not value.strip():
         errors.append(f"{path}: required, a non-empty string")
         return ""
-    if len(value.strip()) > NAME_MAX:
-        errors.append(f"{path}: at most {NAME_MAX} characters")
+    if len(value.strip()) > NAME_MAX_LENGTH:
+        errors.append(f"{path}: at most {NAME_MAX_LENGTH} characters")
     return value.strip()
 
 
@@ -156,7 +156,7 @@ def _widget_check(raw: object, *, path: str, errors: list[str]) -> WidgetSpec | 
     kind = raw.get("kind")
     if kind not in _KINDS:
         errors.append(f"{path}.kind: must be one of {', '.join(sorted(_KINDS))}")
-    limit = raw.get("limit", DEFAULT_LIMIT)
+    limit = raw.get("limit", DEFAULT_WIDGET_LIMIT)
     if not _is(limit, int) or not 1 <= limit <= WIDGET_LIMIT_MAX:
         errors.append(f"{path}.limit: must be an integer from 1 to {WIDGET_LIMIT_MAX}")
     if "view" not in raw:

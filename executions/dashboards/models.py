@@ -9,8 +9,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+NAME_MAX_LENGTH = 100  # names of views and dashboards, titles of widgets
+DEFAULT_REFRESH_SECONDS = 30
 REFRESH_MIN_SECONDS = 10
 REFRESH_MAX_SECONDS = 3600
+DEFAULT_WIDGET_LIMIT = 10
 WIDGET_LIMIT_MAX = 50
 # Every widget costs Kodexa reads on every refresh (a status breakdown one per status): the forms, the services
 # and the importer refuse more than this, and a render never reads for more (see dashboards/selectors.py).
@@ -20,7 +23,7 @@ WIDGETS_PER_DASHBOARD_MAX = 24
 class SavedView(models.Model):
     """A named /executions/ query: private to its owner, or shared with one of the owner's teams."""
 
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
     # A deleted team makes its shared views private again rather than deleting someone's work.
     team = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.SET_NULL,
@@ -40,10 +43,10 @@ class SavedView(models.Model):
 class Dashboard(models.Model):
     """A team's set of widgets; every member of the team may see and edit it."""
 
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
     # PROTECT: deleting a team must not silently take its dashboards with it.
     team = models.ForeignKey("auth.Group", on_delete=models.PROTECT, related_name="dashboards")
-    refresh_seconds = models.PositiveIntegerField(default=30)
+    refresh_seconds = models.PositiveIntegerField(default=DEFAULT_REFRESH_SECONDS)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -74,9 +77,9 @@ class Widget(models.Model):
 
     dashboard = models.ForeignKey(Dashboard, on_delete=models.CASCADE, related_name="widgets")
     position = models.PositiveIntegerField(default=0)
-    title = models.CharField(max_length=100)
+    title = models.CharField(max_length=NAME_MAX_LENGTH)
     kind = models.CharField(max_length=20, choices=WidgetKind.choices, default=WidgetKind.COUNT)
-    limit = models.PositiveSmallIntegerField(default=10, help_text="Rows shown by a table widget.")
+    limit = models.PositiveSmallIntegerField(default=DEFAULT_WIDGET_LIMIT, help_text="Rows shown by a table widget.")
     # PROTECT: deleting a saved view first copies its query into the widgets that use it (see services).
     saved_view = models.ForeignKey(SavedView, null=True, blank=True, on_delete=models.PROTECT, related_name="widgets")
     view = models.JSONField(null=True, blank=True)

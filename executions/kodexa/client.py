@@ -11,7 +11,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -243,16 +243,6 @@ class KodexaClient:
             request_id=request_id,
             parse=lambda d: Page.from_api(d, Execution.from_api, page=page, page_size=page_size),
         ).data
-
-    def iter_executions(
-        self, *, max_pages: int = 10, page_size: int = 100, **kwargs: Any
-    ) -> Iterator[Execution]:
-        """Walk pages, with a hard cap so a huge result set cannot pin a worker."""
-        for number in range(1, max_pages + 1):
-            page = self.list_executions(page=number, page_size=page_size, **kwargs)
-            yield from page.items
-            if not page.has_next:
-                return
 
     def get_execution(self, execution_id: str, *, request_id: str | None = None) -> Execution:
         return self._call(

@@ -159,11 +159,6 @@ class ExecutionStatus(StrEnum):
     def label(self) -> str:
         return self.value.replace("_", " ").capitalize()
 
-    @property
-    def tone(self) -> str:
-        """CSS token for the status badge."""
-        return _TONES[self]
-
 
 _STATUS_BY_VALUE = {status.value: status for status in ExecutionStatus}
 _TERMINAL = frozenset(
@@ -176,23 +171,6 @@ _TERMINAL = frozenset(
     }
 )
 _CANCELLABLE = frozenset({ExecutionStatus.PENDING, ExecutionStatus.REQUESTED, ExecutionStatus.RUNNING})
-# One colour per status (support staff read the list by colour); the semantic tones (success, danger...)
-# are shared with audit outcomes, the others exist for statuses only. static/css/app.css defines each.
-_TONES = {
-    ExecutionStatus.PENDING: "neutral",
-    ExecutionStatus.REQUESTED: "queued",
-    ExecutionStatus.RUNNING: "progress",
-    ExecutionStatus.SUCCEEDED: "success",
-    ExecutionStatus.FAILED: "danger",
-    ExecutionStatus.SKIPPED: "skipped",
-    ExecutionStatus.CANCELLING: "warning",
-    ExecutionStatus.CANCELLED: "muted",
-    ExecutionStatus.PENDING_REPROCESSING: "info",
-    ExecutionStatus.REPROCESSED: "reprocessed",
-    ExecutionStatus.UNKNOWN: "unknown",
-}
-
-
 # --- nested objects ---------------------------------------------------------------------------------
 
 

@@ -15,8 +15,10 @@ from django import template
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
+from executions.audit.models import AuditAction
 from executions.browse.query import is_execution_id
 from executions.browse.selectors import ExecutionRow
+from executions.cancel.services import CancelOutcome
 from executions.kodexa import Execution, ExecutionStatus
 
 register = template.Library()
@@ -38,9 +40,54 @@ def _html(markup: str) -> SafeString:
     return mark_safe(markup)  # noqa: S308
 
 
+# Every colour the panel gives a status, an audit action or a cancel outcome, by CSS token (static/css/app.css
+# defines each, light and dark). One colour per execution status: support staff read the list by colour; the
+# semantic tones (success, danger...) are shared with audit actions and outcomes.
+STATUS_TONES = {
+    ExecutionStatus.PENDING: "neutral",
+    ExecutionStatus.REQUESTED: "queued",
+    ExecutionStatus.RUNNING: "progress",
+    ExecutionStatus.SUCCEEDED: "success",
+    ExecutionStatus.FAILED: "danger",
+    ExecutionStatus.SKIPPED: "skipped",
+    ExecutionStatus.CANCELLING: "warning",
+    ExecutionStatus.CANCELLED: "muted",
+    ExecutionStatus.PENDING_REPROCESSING: "info",
+    ExecutionStatus.REPROCESSED: "reprocessed",
+    ExecutionStatus.UNKNOWN: "unknown",
+}
+ACTION_TONES = {
+    AuditAction.CANCEL_REQUESTED: "info",
+    AuditAction.CANCEL_SUCCEEDED: "success",
+    AuditAction.CANCEL_FAILED: "danger",
+    AuditAction.CANCEL_UNKNOWN: "warning",
+    AuditAction.CANCEL_DENIED: "danger",
+    AuditAction.CANCEL_SKIPPED: "muted",
+    AuditAction.CANCEL_RECONCILED: "warning",
+    AuditAction.AUDIT_EXPORTED: "neutral",
+}
+OUTCOME_TONES = {
+    CancelOutcome.SUCCEEDED: "success",
+    CancelOutcome.FAILED: "danger",
+    CancelOutcome.UNKNOWN: "warning",
+    CancelOutcome.SKIPPED: "muted",
+    CancelOutcome.PENDING: "neutral",
+}
+
+
+@register.filter
+def tone(value: object) -> str:
+    """The CSS token of an execution status, an audit action (or event) or a cancel outcome."""
+    if isinstance(value, ExecutionStatus):
+        return STATUS_TONES[value]
+    if isinstance(value, CancelOutcome):
+        return OUTCOME_TONES[value]
+    return ACTION_TONES.get(getattr(value, "action", value), "neutral")
+
+
 def _badge_html(status: ExecutionStatus | None, label: str | None = None) -> str:
     status = status or ExecutionStatus.UNKNOWN
-    return (f'<span class="badge tone-{status.tone}" data-status="{_e(status.value)}">'
+    return (f'<span class="badge tone-{STATUS_TONES[status]}" data-status="{_e(status.value)}">'
             f'{_e(label or status.label)}</span>')
 
 
@@ -174,11 +221,6 @@ def duration(value: timedelta | None) -> str:
     return f"{secs} s"
 
 
-@register.filter
-def milliseconds(value: int | None) -> timedelta | None:
-    return timedelta(milliseconds=value) if isinstance(value, int) else None
-
-
 @register.simple_tag
 def copy_id(value: str | None, short: bool = True) -> SafeString:
     if not value:
@@ -191,11 +233,6 @@ def querystring_with(context: template.Context, **changes: object) -> str:
     """The current query with some parameters replaced (pagination and sorting links)."""
     query = context["query"]
     return "?" + query.querystring(**changes)
-
-
-@register.simple_tag
-def copy_icon() -> SafeString:
-    return COPY_ICON
 
 
 @register.filter

@@ -8,6 +8,7 @@ from django.conf import settings
 
 from executions.kodexa import ExecutionStatus
 from executions.templatetags.panel import (
+    STATUS_TONES,
     ago,
     copy_id,
     duration,
@@ -19,7 +20,7 @@ from executions.templatetags.panel import (
 
 
 def test_every_status_has_its_own_colour_in_light_and_dark_mode():
-    tones = {status.tone for status in ExecutionStatus}
+    tones = {STATUS_TONES[status] for status in ExecutionStatus}
     assert len(tones) == len(ExecutionStatus)
     css = (settings.BASE_DIR / "static" / "css" / "app.css").read_text()
     light, dark = css.split("@media (prefers-color-scheme: dark)", 1)
