@@ -1,4 +1,5 @@
-"""JSON exports of the audit log that say what they hold, so events removed from a copy are noticed.
+"""Exports of the audit log. The CSV is for spreadsheets: its cells are neutralised, so it does not verify. The
+JSON export says what it holds, so events removed from a copy are noticed:
 
 {"format": ..., "filters": {...}, "events": [...], "summary": {"count", "first_id", "last_id", "digest",
 "signature"}}. The summary comes after the events: it is tallied while they stream (one pass, constant memory,
@@ -8,10 +9,11 @@ signed with the chain key, so a summary edited to hide a deletion fails verifica
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +25,33 @@ EXPORT_FORMAT = "kodexa-admin-audit-export/2"
 _SIGNED = b"kodexa-admin audit export summary\n"  # never the start of a chain hash's input (64 hex digits)
 _SUMMARY_FIELDS = {"count": int, "first_id": (int, type(None)), "last_id": (int, type(None)), "digest": str,
                    "signature": str}
+
+
+# OWASP's list: a spreadsheet evaluates a cell starting with any of these (tab and CR included) as a formula.
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """The value as a CSV cell: dicts as compact JSON, None empty, formula-like text behind a leading quote."""
+    if isinstance(value, dict):
+        value = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
+        return "'" + value
+    return "" if value is None else value
+
+
+class _Echo:
+    """csv.writer target that hands each line back instead of buffering it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def audit_export_csv(*, rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(columns)
+    for row in rows:
+        yield writer.writerow([csv_cell(row.get(column)) for column in columns])
 
 
 class NotAnExport(ValueError):

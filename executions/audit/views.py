@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
-
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -13,10 +10,9 @@ from django.views.decorators.http import require_GET, require_safe
 
 from executions.audit import selectors as audit_queries
 from executions.audit.chain import RequestMeta, audit_event_append
-from executions.audit.exports import audit_export_json
+from executions.audit.exports import audit_export_csv, audit_export_json
 from executions.audit.forms import AuditFilterForm
 from executions.audit.models import AuditAction
-from executions.audit.spreadsheet import csv_cell
 
 AUDIT_PERMISSION = "executions.view_auditevent"
 
@@ -36,21 +32,6 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/list.html", context)
 
 
-class _Echo:
-    """csv.writer target that hands each line back instead of buffering it."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_lines(rows: Iterator[dict[str, object]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(audit_queries.EXPORT_COLUMNS)
-    for row in rows:
-        # Cells are neutralised for spreadsheets, so only the JSON export (values unchanged) verifies.
-        yield writer.writerow([csv_cell(row.get(column)) for column in audit_queries.EXPORT_COLUMNS])
-
-
 @require_GET
 @permission_required(AUDIT_PERMISSION, raise_exception=True)
 def audit_export(request: HttpRequest, export_format: str) -> HttpResponse:
@@ -64,7 +45,8 @@ def audit_export(request: HttpRequest, export_format: str) -> HttpResponse:
     rows = audit_queries.audit_export_rows(filters=filters)
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     if export_format == "csv":
-        response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(audit_export_csv(rows=rows, columns=audit_queries.EXPORT_COLUMNS),
+                                         content_type="text/csv; charset=utf-8")
     else:
         response = StreamingHttpResponse(audit_export_json(rows=rows, filters=filters.as_params()),
                                          content_type="application/json")

@@ -16,7 +16,7 @@ _TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"  # noqa: S105 (a pattern, not a secre
 class CancelForm(forms.Form):
     """A cancel needs a reason: a sentence that will stay in the audit log, and a category.
 
-    The contract (DESIGN.md section 4) names only `reason`: a script that posts just that gets category
+    The documented form names only `reason`: a script that posts just that gets category
     "other" and a fresh token (so no replay protection, which only a rendered form can give).
     """
 

@@ -172,7 +172,7 @@ def dashboard_import(*, spec: DashboardSpec, create_team: bool = False,
 
 
 def dashboard_export(*, dashboard: Dashboard) -> dict[str, object]:
-    """The DESIGN.md section 7 JSON form; widgets that use a saved view carry a copy of its query."""
+    """The JSON form (docs/dashboards.md); widgets that use a saved view carry a copy of its query."""
     widgets = []
     for widget in dashboard.widgets.select_related("saved_view").order_by("position", "id"):
         view = widget.effective_view

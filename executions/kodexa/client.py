@@ -564,7 +564,7 @@ def _query_text(query: str | None) -> str:
 
 def _sort_param(spec: str, separator: str = ",") -> str:
     """`field,dir` (or `field:dir`) from `field,dir`, `field:dir` or `field`; the field must be on the
-    allowlist. The v2 reference shows `field,dir`, Kodexa's own CLI notes `field:dir` (kodexa-api.md 3.1)."""
+    allowlist. The v2 reference shows `field,dir`, Kodexa's own CLI notes `field:dir` (docs/kodexa-api.md)."""
     match = _SORT.fullmatch(spec) if isinstance(spec, str) else None
     if match is None:
         raise ValueError("sort must look like 'field,asc' or 'field:desc'")

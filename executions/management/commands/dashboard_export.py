@@ -1,4 +1,4 @@
-"""Export a dashboard in its JSON form (DESIGN.md section 7); `dashboard_import` reads it back unchanged."""
+"""Export a dashboard in its JSON form (docs/dashboards.md); `dashboard_import` reads it back unchanged."""
 
 from __future__ import annotations
 

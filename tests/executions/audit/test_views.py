@@ -155,7 +155,7 @@ def test_the_admin_shows_events_but_cannot_add_change_or_delete_them(client, dja
 
 @pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"])
 def test_csv_cell_neutralises_every_formula_lead(lead):
-    from executions.audit.spreadsheet import csv_cell
+    from executions.audit.exports import csv_cell
 
     assert csv_cell(f"{lead}cmd|' /C calc'!A0") == f"'{lead}cmd|' /C calc'!A0"
     assert csv_cell(f"a{lead}b") == f"a{lead}b"  # only the first character can start a formula
