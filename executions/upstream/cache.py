@@ -189,11 +189,10 @@ def read_many(reads: Sequence[Read[Any]], *, offline: bool = False,
     return results  # type: ignore[return-value]
 
 
-def store_many(kind: ReadKind, values: Mapping[Mapping[str, object] | str, Any]) -> None:
-    """Keep values learnt from another read (names from the assistant list) as if read on their own."""
+def store_many(kind: ReadKind, values_by_id: Mapping[str, Any]) -> None:
+    """Keep values learnt from another read (names from the assistant list) as if read on their own by id."""
     now = wall_clock()
-    entries = {cache_key(kind, params if isinstance(params, Mapping) else {"id": params}): _Entry(value, now)
-               for params, value in values.items()}
+    entries = {cache_key(kind, {"id": key}): _Entry(value, now) for key, value in values_by_id.items()}
     cache.set_many(entries, timeout=int(POLICIES[kind].keep_for))
 
 
