@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from executions.kodexa import FilterDialect
-from executions.kodexa.client import SORT_SEPARATORS
+from executions.kodexa import AUTO, FilterDialect
+from executions.kodexa.tenant import PAGE_BASES, SORT_SEPARATORS
 from kodexa_admin.audit_key import derived_chain_key
 
 
@@ -41,10 +41,12 @@ def kodexa_settings_check(app_configs: object, **kwargs: object) -> list[Error |
                                   id="executions.E003"))
         if not settings.KODEXA_API_KEY:
             problems.append(Warning("KODEXA_API_KEY is not set.", id="executions.W002"))
-    if settings.KODEXA_FILTER_DIALECT not in {d.value for d in FilterDialect}:
-        problems.append(Error("KODEXA_FILTER_DIALECT must be 'spring' or 'eq'.", id="executions.E004"))
-    if settings.KODEXA_SORT_SEPARATOR not in SORT_SEPARATORS:
-        problems.append(Error("KODEXA_SORT_SEPARATOR must be ',' or ':'.", id="executions.E005"))
+    if settings.KODEXA_FILTER_DIALECT not in {AUTO, *(d.value for d in FilterDialect)}:
+        problems.append(Error("KODEXA_FILTER_DIALECT must be 'auto', 'spring' or 'eq'.", id="executions.E004"))
+    if settings.KODEXA_SORT_SEPARATOR not in {AUTO, *SORT_SEPARATORS}:
+        problems.append(Error("KODEXA_SORT_SEPARATOR must be 'auto', ',' or ':'.", id="executions.E005"))
+    if str(settings.KODEXA_PAGE_BASE) not in {AUTO, *(str(b) for b in PAGE_BASES)}:
+        problems.append(Error("KODEXA_PAGE_BASE must be 'auto', '1' or '0'.", id="executions.E006"))
     return problems
 
 

@@ -206,8 +206,10 @@ KODEXA_CONNECT_TIMEOUT = env.float("KODEXA_CONNECT_TIMEOUT", default=3.05)
 KODEXA_READ_TIMEOUT = env.float("KODEXA_READ_TIMEOUT", default=10.0)
 # Whole budget of one call, retries and a slowly trickling body included; below gunicorn's worker timeout.
 KODEXA_TOTAL_TIMEOUT = env.float("KODEXA_TOTAL_TIMEOUT", default=20.0)
-KODEXA_FILTER_DIALECT = env("KODEXA_FILTER_DIALECT", default="spring")
-KODEXA_SORT_SEPARATOR = env("KODEXA_SORT_SEPARATOR", default=",")
+# How list requests are written where Kodexa's sources disagree: `auto` asks the tenant (docs/kodexa-api.md).
+KODEXA_FILTER_DIALECT = env("KODEXA_FILTER_DIALECT", default="auto")
+KODEXA_SORT_SEPARATOR = env("KODEXA_SORT_SEPARATOR", default="auto")
+KODEXA_PAGE_BASE = env("KODEXA_PAGE_BASE", default="auto")
 KODEXA_UI_URL = env("KODEXA_UI_URL", default="")
 # Set by `make run` when the panel talks to the bundled stand-in, so every page says the data is fake.
 KODEXA_DEMO = env.bool("KODEXA_DEMO", default=False)

@@ -16,6 +16,13 @@ def kodexa(sim, settings):  # type: ignore[no-untyped-def]
     """The panel talking to a freshly reset stand-in; yields the sim handle for faults and call counts."""
     settings.KODEXA_URL = sim.url
     settings.KODEXA_API_KEY = sim.api_key
+    # What the tenant reads is asked once per deployment and day: done here, so that the calls a test counts are
+    # its page's own.
+    from executions.upstream.tenant import tenant_forms
+    from tests.helpers import reset_calls
+
+    tenant_forms()
+    reset_calls(sim)
     yield sim
 
 

@@ -22,6 +22,7 @@ from executions.upstream.cache import Cached, Read, ReadKind, read_many, store_m
 from executions.upstream.client import kodexa_client
 from executions.upstream.pool import run_parallel
 from executions.upstream.problems import CachedReadFailed, UpstreamProblem
+from executions.upstream.tenant import tenant_list_assistants, tenant_list_executions
 
 CHILDREN_LIMIT = 50
 
@@ -114,7 +115,7 @@ def refs_resolve(*, assistant_ids: Iterable[str], family_ids: Iterable[str],
 
 
 def _fetch_assistants() -> tuple[Assistant, ...]:
-    assistants = kodexa_client().list_assistants(page_size=1000).items
+    assistants = tenant_list_assistants(page_size=1000).items
     store_many(ReadKind.ASSISTANT_NAME, {a.id: a.name for a in assistants})  # their names, one by one
     return assistants
 
@@ -170,7 +171,7 @@ def execution_list(*, query: ExecutionQuery, with_assistants: bool = False, stal
     False: an htmx refresh keeps the rows already on screen instead). `meanwhile` runs in the caller's thread
     while Kodexa answers."""
     def page_read() -> Page[Execution]:
-        return kodexa_client().list_executions(page=query.page, page_size=query.page_size,
+        return tenant_list_executions(page=query.page, page_size=query.page_size,
                                                filters=query.clauses(), query=query.text, sort=(query.sort,))
 
     # The parent is not a URL parameter, but a child list is a different list.
@@ -231,7 +232,7 @@ def execution_live(*, execution_id: str) -> ExecutionLive:
 def execution_selection(*, execution_ids: Sequence[str]) -> ExecutionListing:
     """The executions picked for a bulk action, in one upstream call."""
     query = ExecutionQuery(page_size=max(1, len(execution_ids)))
-    page = kodexa_client().list_executions(
+    page = tenant_list_executions(
         page=1, page_size=query.page_size, filters=[AnyOf(ExecutionField.ID, list(execution_ids))],
         sort=(query.sort,),
     )

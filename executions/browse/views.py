@@ -19,7 +19,7 @@ from executions.cancel.services import (
     CANCEL_PERMISSION,
     cancel_token_new,
 )
-from executions.kodexa import KodexaError, KodexaNotFound
+from executions.kodexa import ExecutionStatus, KodexaError, KodexaFilterRejected, KodexaNotFound
 from executions.upstream.problems import describe_upstream_error, log_upstream_problem, problem_response
 
 LIST_REFRESH_SECONDS = 10
@@ -94,7 +94,11 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
         return problem_response(request, exc, "browse/detail.html", context)
     _note_stale(context["detail"].stale, context)
     context["kodexa_ui_link"] = _kodexa_ui_link(execution_id)
-    if context["can_cancel"] and context["detail"].execution.status.is_cancellable:
+    execution = context["detail"].execution
+    if execution.status is ExecutionStatus.CANCELLING:
+        # Kodexa stamps updatedOn at each transition: when it started cancelling, if nothing moved since.
+        context["cancelling_since"] = execution.updated_on
+    if context["can_cancel"] and execution.status.accepts_cancel:
         context["cancel_form"] = CancelForm(initial={"token": cancel_token_new()})
     return render(request, "browse/detail.html", context)
 
@@ -125,6 +129,9 @@ def _detail_children(request: HttpRequest, execution_id: str) -> HttpResponse:
     context: dict[str, object] = {"execution_id": execution_id}
     try:
         context["children"] = selectors.execution_children(execution_id=execution_id)
+    except KodexaFilterRejected:
+        # Not an outage, and not this page's fault: the execution stands, without its children.
+        context["unsupported"] = True
     except KodexaError as exc:
         problem = describe_upstream_error(exc)
         log_upstream_problem(exc, problem)

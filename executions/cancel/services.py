@@ -155,7 +155,7 @@ class _Attempt:
 
     @property
     def should_send(self) -> bool:
-        return self.result is None and self.before is not None and self.before.status.is_cancellable
+        return self.result is None and self.before is not None and self.before.status.accepts_cancel
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,7 +318,7 @@ def _judge(attempt: _Attempt) -> tuple[CancelOutcome, str, int | None, float | N
                 status, getattr(exc, "elapsed_ms", None), _error_text(exc))
     before = attempt.before
     assert before is not None
-    if not before.status.is_cancellable:
+    if not before.status.accepts_cancel:
         return (CancelOutcome.SKIPPED, f"Not cancelled: the execution is already {before.status_display}.",
                 None, None, "")
     if attempt.response is not None:

@@ -18,8 +18,8 @@ from executions.dashboards.io import ViewInvalid, view_to_query
 from executions.dashboards.models import WIDGETS_PER_DASHBOARD_MAX, Dashboard, SavedView, Widget, WidgetKind
 from executions.kodexa import Execution, ExecutionStatus, KodexaError
 from executions.upstream.cache import Cached, Read, ReadKind, read_many
-from executions.upstream.client import kodexa_client
 from executions.upstream.problems import UpstreamProblem, describe_upstream_error
+from executions.upstream.tenant import tenant_list_executions
 
 logger = logging.getLogger("executions.dashboards")
 # The most Kodexa reads one render may need: a full dashboard of status breakdowns (one count per status),
@@ -220,7 +220,7 @@ def _read(query: ExecutionQuery, fresh_for: float | None = None) -> Read[ListSna
 
 
 def _fetch_list(query: ExecutionQuery) -> ListSnapshot:
-    page = kodexa_client().list_executions(page=query.page, page_size=query.page_size, filters=query.clauses(),
+    page = tenant_list_executions(page=query.page, page_size=query.page_size, filters=query.clauses(),
                                            query=query.text, sort=(query.sort,))
     return ListSnapshot(total=page.total_elements,
                         items=tuple(ExecutionSummary.from_execution(e) for e in page.items))

@@ -26,15 +26,19 @@ from .errors import (
     KodexaBadResponse,
     KodexaConnectionError,
     KodexaError,
+    KodexaFilterRejected,
     KodexaHTTPError,
     KodexaRateLimited,
     KodexaRedirect,
+    KodexaSearchUnavailable,
     KodexaTimeout,
     error_class_for_status,
     extract_detail,
+    unknown_column,
 )
-from .filters import Clause, ExecutionField, FilterDialect, build_filter
+from .filters import Clause, Contains, ExecutionField, FilterDialect, build_filter
 from .redact import Redactor
+from .tenant import DEFAULT_FORMS, Probe, TenantForms
 from .transport import (
     DeadlineRetry,
     Secret,
@@ -89,7 +93,6 @@ class _Result:
     retries: int
 
 
-SORT_SEPARATORS = (",", ":")
 
 class KodexaClient:
     """Typed access to the Kodexa executions API. Safe to share across threads."""
@@ -102,8 +105,7 @@ class KodexaClient:
         connect_timeout: float = 3.05,
         read_timeout: float = 10.0,
         total_timeout: float = 20.0,
-        dialect: FilterDialect | str = FilterDialect.SPRING,
-        sort_separator: str = ",",
+        forms: TenantForms = DEFAULT_FORMS,
         max_body_bytes: int = 5_000_000,
         max_retries: int = 3,
         backoff_factor: float = 0.3,
@@ -123,8 +125,6 @@ class KodexaClient:
         ):
             if not value > 0:
                 raise ValueError(f"{name} must be positive")
-        if sort_separator not in SORT_SEPARATORS:
-            raise ValueError("sort_separator must be ',' (field,dir) or ':' (field:dir)")
         if max_body_bytes < 1 or max_retries < 0 or pool_size < 1:
             raise ValueError("max_body_bytes and pool_size must be positive, max_retries >= 0")
         parts = urlsplit(self.base_url)
@@ -134,8 +134,7 @@ class KodexaClient:
         self.connect_timeout = float(connect_timeout)
         self.read_timeout = float(read_timeout)
         self.total_timeout = float(total_timeout)
-        self.dialect = FilterDialect(dialect)
-        self.sort_separator = sort_separator
+        self.forms = forms
         self.max_body_bytes = int(max_body_bytes)
         self.max_retries = int(max_retries)
         self.backoff_factor = float(backoff_factor)
@@ -149,7 +148,7 @@ class KodexaClient:
         self._sessions_lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"KodexaClient(base_url={self.base_url!r}, dialect={self.dialect.value!r})"
+        return f"KodexaClient(base_url={self.base_url!r}, forms={self.forms!r})"
 
     __str__ = __repr__
 
@@ -223,17 +222,29 @@ class KodexaClient:
         filters: Sequence[Clause] = (),
         query: str | None = None,
         sort: Sequence[str] = ("createdOn,desc",),
+        forms: TenantForms | None = None,
         request_id: str | None = None,
     ) -> Page[Execution]:
-        """One page of executions (page is 1-based)."""
+        """One page of executions. `page` counts from 1 whatever the tenant does (`forms.page_base`).
+
+        Where the tenant ignores free-text `query`, the text becomes a description filter, which only SpringFilter
+        can say: in the eq dialect that raises KodexaSearchUnavailable and nothing is sent."""
+        forms = forms or self.forms
         _check_paging(page, page_size)
+        filters = list(filters)
+        text = _query_text(query)
+        if text != "*" and not forms.query_search:
+            if forms.filter_dialect is not FilterDialect.SPRING:
+                raise KodexaSearchUnavailable()
+            filters.append(Contains(ExecutionField.DESCRIPTION, text))
+            text = "*"
         params: list[tuple[str, str]] = [
-            ("page", str(page)),
+            ("page", str(page - 1 + forms.page_base)),
             ("pageSize", str(page_size)),
-            ("query", _query_text(query)),
+            ("query", text),
         ]
-        params += [("sort", _sort_param(s, self.sort_separator)) for s in sort]
-        filter_text = build_filter(filters, self.dialect)
+        params += [("sort", _sort_param(s, forms.sort_separator)) for s in sort]
+        filter_text = build_filter(filters, forms.filter_dialect)
         if filter_text:
             params.append(("filter", filter_text))
         return self._call(
@@ -243,6 +254,14 @@ class KodexaClient:
             request_id=request_id,
             parse=lambda d: Page.from_api(d, Execution.from_api, page=page, page_size=page_size),
         ).data
+
+    def probe_executions(self, params: Sequence[tuple[str, str]]) -> Probe:
+        """GET /api/executions with exactly these parameters: how the panel finds out what a tenant reads."""
+        def parse(data: Any) -> Probe:
+            page = Page.from_api(data, Execution.from_api, page=1, page_size=1)
+            return Probe(total=page.total_elements, ids=tuple(e.id for e in page.items))
+
+        return self._call("GET", ROUTE_EXECUTIONS, params=params, parse=parse).data
 
     def get_execution(self, execution_id: str, *, request_id: str | None = None) -> Execution:
         return self._call(
@@ -268,9 +287,12 @@ class KodexaClient:
             "GET", ROUTE_ASSISTANT, assistant_id, request_id=request_id, parse=Assistant.from_api
         ).data
 
-    def list_assistants(self, *, page_size: int = 200, request_id: str | None = None) -> Page[Assistant]:
+    def list_assistants(self, *, page_size: int = 200, forms: TenantForms | None = None,
+                        request_id: str | None = None) -> Page[Assistant]:
+        forms = forms or self.forms
         _check_paging(1, page_size)
-        params = [("page", "1"), ("pageSize", str(page_size)), ("query", "*"), ("sort", "name,asc")]
+        params = [("page", str(forms.page_base)), ("pageSize", str(page_size)), ("query", "*"),
+                  ("sort", f"name{forms.sort_separator}asc")]
         return self._call(
             "GET",
             ROUTE_ASSISTANTS,
@@ -334,7 +356,8 @@ class KodexaClient:
             response = self._send(method, url, params, headers, start, route, path)
             retries = retries_used(response)
             outcome = str(response.status_code)
-            result = self._handle(response, method, path, start, deadline, retries, allow_empty)
+            filtered = any(name in ("filter", "sort") for name, _ in params or ())
+            result = self._handle(response, method, path, start, deadline, retries, allow_empty, filtered)
             try:
                 parsed = None if result.data is _EMPTY else parse(result.data)
             except KodexaBadResponse as exc:
@@ -431,6 +454,7 @@ class KodexaClient:
         deadline: float,
         retries: int,
         allow_empty: bool,
+        filtered: bool = False,
     ) -> _Result:
         status = response.status_code
         ctx: dict[str, Any] = {"method": method, "path": path, "status": status}
@@ -447,7 +471,7 @@ class KodexaClient:
             response.close()
         content_type = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
         if is_error:
-            self._raise_for_status(response, body, start, ctx)
+            self._raise_for_status(response, body, start, ctx, filtered=filtered)
         if not body.strip():
             if allow_empty:
                 return _Result(status, _EMPTY, _ms(start), retries)
@@ -463,7 +487,7 @@ class KodexaClient:
         return _Result(status, data, _ms(start), retries)
 
     def _raise_for_status(
-        self, response: requests.Response, body: bytes, start: float, ctx: dict[str, Any]
+        self, response: requests.Response, body: bytes, start: float, ctx: dict[str, Any], *, filtered: bool
     ) -> NoReturn:
         # Some servers echo the credential they rejected, anywhere in the body.
         detail, incident_id = extract_detail(body, redact=self._redact)
@@ -475,6 +499,10 @@ class KodexaClient:
             "elapsed_ms": _ms(start),
             **ctx,
         }
+        column = unknown_column(detail)
+        if column is not None or (filtered and status in (400, 422)):
+            # Kodexa compiles filters to SQL: a field that is not a column is its 500, and not an outage.
+            raise KodexaFilterRejected(field=column, **kwargs)
         if cls is KodexaRateLimited:
             kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
         raise cls(**kwargs)

@@ -62,6 +62,12 @@ class KodexaNotConfigured(KodexaError):
     default_message = "Kodexa is not configured"
 
 
+class KodexaSearchUnavailable(KodexaError):
+    """This tenant ignores free-text search and its filter dialect cannot say "contains": nothing was sent."""
+
+    default_message = "This Kodexa cannot search executions by text"
+
+
 class KodexaConnectionError(KodexaError):
     """The transport failed.
 
@@ -114,6 +120,17 @@ class KodexaBadRequest(KodexaHTTPError):
     default_message = "Kodexa rejected the request"
 
 
+class KodexaFilterRejected(KodexaBadRequest):
+    """Kodexa refused a list's filter or sort: a 400 on a filtered list, or the 500 it answers for a field that
+    is not a column. The request is at fault, not Kodexa: it proves Kodexa is up."""
+
+    default_message = "Kodexa does not accept this filter"
+
+    def __init__(self, message: str | None = None, *, field: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.field = clean_text(field, limit=64) if field else None
+
+
 class KodexaAuthError(KodexaHTTPError):
     """401/403: the panel's credentials are wrong or lack access (an ops problem, not a user one)."""
 
@@ -156,6 +173,16 @@ class KodexaRedirect(KodexaBadResponse):
     """A 3xx: never followed, because the custom auth header would be forwarded to the new host."""
 
     default_message = "Kodexa answered with a redirect"
+
+
+# What Kodexa (its SQL layer) says for a filter or sort field that is not a column.
+_NO_SUCH_COLUMN = re.compile(r'column "(?P<field>[A-Za-z0-9_.]{1,64})" does not exist')
+
+
+def unknown_column(detail: str | None) -> str | None:
+    """The field named by a "column ... does not exist" answer, or None."""
+    match = _NO_SUCH_COLUMN.search(detail or "")
+    return match["field"] if match else None
 
 
 def error_class_for_status(status: int) -> type[KodexaHTTPError]:

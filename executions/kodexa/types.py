@@ -152,6 +152,11 @@ class ExecutionStatus(StrEnum):
         return self in _CANCELLABLE
 
     @property
+    def accepts_cancel(self) -> bool:
+        """A cancel may be sent: a run not finished, or one stuck in CANCELLING (the cancel is sent again)."""
+        return self in _CANCELLABLE or self is ExecutionStatus.CANCELLING
+
+    @property
     def is_active(self) -> bool:
         return not self.is_terminal and self is not ExecutionStatus.UNKNOWN
 

@@ -31,7 +31,15 @@ from typing import Any, Generic, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 
-from executions.kodexa import KodexaAuthError, KodexaError, KodexaNotFound
+from executions.kodexa import (
+    KodexaBadResponse,
+    KodexaConnectionError,
+    KodexaError,
+    KodexaNotFound,
+    KodexaRateLimited,
+    KodexaServerError,
+    KodexaTimeout,
+)
 from executions.upstream.pool import run_parallel
 from executions.upstream.problems import (
     CachedReadFailed,
@@ -57,6 +65,7 @@ class ReadKind(StrEnum):
     ASSISTANT_NAME = "assistant-name"
     FAMILY_PATH = "family-path"
     WIDGET = "widget"  # a dashboard widget's count or rows
+    TENANT = "tenant"  # what the tenant reads: filter dialect, sort form, page base, text search
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +83,7 @@ POLICIES: Mapping[ReadKind, Policy] = {
     ReadKind.ASSISTANT_NAME: Policy(fresh_for=600, keep_for=DAY, shared=True, missing_for=60),
     ReadKind.FAMILY_PATH: Policy(fresh_for=600, keep_for=DAY, shared=True, missing_for=60),
     ReadKind.WIDGET: Policy(fresh_for=30, keep_for=DAY, shared=True),
+    ReadKind.TENANT: Policy(fresh_for=DAY, keep_for=7 * DAY, shared=True),
 }
 
 
@@ -217,8 +227,12 @@ def _task(read_: Read[T], key: str, entry: _Entry | None,
 
 
 def _may_show_stale(exc: KodexaError) -> bool:
-    """Kodexa saying the thing is gone, or refusing the panel's key, must be loud, not covered by old data."""
-    return not isinstance(exc, KodexaNotFound | KodexaAuthError)
+    """Only an outage is covered with old data. Kodexa saying the thing is gone, refusing the panel's key or
+    refusing the request itself must be loud."""
+    return isinstance(exc, _OUTAGES)
+
+
+_OUTAGES = (KodexaConnectionError, KodexaTimeout, KodexaServerError, KodexaRateLimited, KodexaBadResponse)
 
 
 def _live(read_: Read[T], key: str) -> Cached[T]:

@@ -6,7 +6,7 @@ import functools
 
 from django.conf import settings
 
-from executions.kodexa import FilterDialect, KodexaClient, KodexaNotConfigured
+from executions.kodexa import KodexaClient, KodexaNotConfigured
 from executions.kodexa.redact import Redactor
 from executions.upstream.circuit import GuardedClient
 from kodexa_admin.logging import current_request_id
@@ -30,8 +30,6 @@ def _configured_client(**overrides: float | int) -> KodexaClient:
     return KodexaClient(
         settings.KODEXA_URL,
         settings.KODEXA_API_KEY,
-        dialect=FilterDialect(settings.KODEXA_FILTER_DIALECT),
-        sort_separator=settings.KODEXA_SORT_SEPARATOR,
         request_id_provider=current_request_id,
         **options,  # type: ignore[arg-type]
     )

@@ -4,7 +4,7 @@ tree to a title, a message and the status the panel answers with."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -15,11 +15,13 @@ from executions.kodexa import (
     KodexaBadResponse,
     KodexaConnectionError,
     KodexaError,
+    KodexaFilterRejected,
     KodexaHTTPError,
     KodexaNotConfigured,
     KodexaNotFound,
     KodexaRateLimited,
     KodexaRedirect,
+    KodexaSearchUnavailable,
     KodexaServerError,
     KodexaTimeout,
 )
@@ -38,6 +40,17 @@ class UpstreamProblem:
     retryable: bool = True
     misconfigured: bool = False
     retry_after: float | None = None
+    said: str | None = None  # what Kodexa's error body said (detail, message or error items), redacted
+    incident_id: str | None = None  # only when the body carries one
+
+
+def describe_upstream_error(exc: KodexaError) -> UpstreamProblem:
+    """What the page says about a Kodexa error, with what Kodexa itself said when it said anything."""
+    problem = _describe(exc)
+    said, incident = getattr(exc, "detail", None), getattr(exc, "incident_id", None)
+    if (said or incident) and problem.said is None and problem.incident_id is None:
+        problem = replace(problem, said=said, incident_id=incident)
+    return problem
 
 
 class CachedReadFailed(KodexaError):
@@ -49,9 +62,19 @@ class CachedReadFailed(KodexaError):
         self.problem = problem
 
 
-def describe_upstream_error(exc: KodexaError) -> UpstreamProblem:
+def _describe(exc: KodexaError) -> UpstreamProblem:
     if isinstance(exc, CachedReadFailed):
         return exc.problem
+    if isinstance(exc, KodexaFilterRejected):
+        what = f"filtering or sorting on “{exc.field}”" if exc.field else "this filter or sort"
+        return UpstreamProblem("Kodexa does not accept this filter", f"This Kodexa refused {what}. Remove that "
+                               "filter or sort and try again; if it keeps happening on every list, the panel's "
+                               "KODEXA_FILTER_DIALECT or KODEXA_SORT_SEPARATOR may not match this Kodexa "
+                               "(manage.py kodexa_check tells).", 400, retryable=False)
+    if isinstance(exc, KodexaSearchUnavailable):
+        return UpstreamProblem("Text search unavailable", "This Kodexa cannot search executions by text. Remove "
+                               "the search text to see the list, narrow it with the other filters, or paste an "
+                               "execution id to open it.", 400, retryable=False)
     if isinstance(exc, KodexaNotConfigured):
         return UpstreamProblem("Panel not configured", "KODEXA_URL and KODEXA_API_KEY must be set for this "
                                "panel to reach Kodexa. Ask the panel's administrator.", 503, retryable=False,

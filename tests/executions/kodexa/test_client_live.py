@@ -20,6 +20,7 @@ from executions.kodexa import (
     KodexaRedirect,
     KodexaServerError,
     KodexaTimeout,
+    TenantForms,
 )
 
 MISSING = "0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c99"
@@ -35,7 +36,7 @@ def client(sim):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("dialect", list(FilterDialect))
 def test_both_dialects_filter_the_same_way(sim, dialect):
-    client = KodexaClient(sim.url, sim.api_key, dialect=dialect)
+    client = KodexaClient(sim.url, sim.api_key, forms=TenantForms(filter_dialect=dialect))
     page = client.list_executions(page_size=200, filters=[AnyOf(ExecutionField.STATUS, ["FAILED", "SKIPPED"])])
     assert page.items and {e.status for e in page.items} <= {ExecutionStatus.FAILED, ExecutionStatus.SKIPPED}
 

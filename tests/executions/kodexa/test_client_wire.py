@@ -33,6 +33,7 @@ from executions.kodexa import (
     KodexaRedirect,
     KodexaServerError,
     KodexaTimeout,
+    TenantForms,
 )
 
 from .payloads import EXEC_ID, execution, page
@@ -158,15 +159,20 @@ def test_list_executions_query_parameters(client: KodexaClient, rsps: responses.
     assert "sort=createdOn%2Cdesc" in qs and "sort=status%2Casc" in qs
 
 
-def test_the_sort_separator_is_configurable(rsps: responses.RequestsMock) -> None:
+def test_the_sort_separator_and_page_base_follow_the_tenant(rsps: responses.RequestsMock) -> None:
     rsps.get(LIST_URL, json=page([execution()]))
-    colon = KodexaClient(BASE, KEY, sort_separator=":")
-    colon.list_executions(sort=["createdOn,desc", "status"])
+    rsps.get(LIST_URL, json=page([execution()]))
+    colon = KodexaClient(BASE, KEY, forms=TenantForms(sort_separator=":", page_base=0))
+    colon.list_executions(sort=["createdOn,desc", "status"], page=1)
+    colon.list_executions(page=3, forms=TenantForms())  # a call may say otherwise
     colon.close()
-    qs = rsps.calls[0].request.url.split("?", 1)[1]
-    assert "sort=createdOn%3Adesc" in qs and "sort=status%3Aasc" in qs
+    first = rsps.calls[0].request.url.split("?", 1)[1]
+    assert "sort=createdOn%3Adesc" in first and "sort=status%3Aasc" in first and "page=0&" in first
+    assert "page=3&" in rsps.calls[1].request.url.split("?", 1)[1]
     with pytest.raises(ValueError, match="sort_separator"):
-        KodexaClient(BASE, KEY, sort_separator=";")
+        TenantForms(sort_separator=";")
+    with pytest.raises(ValueError, match="page_base"):
+        TenantForms(page_base=2)
 
 
 @pytest.mark.parametrize(
@@ -579,7 +585,6 @@ def test_constructor_rejects_bad_numbers() -> None:
         {"max_body_bytes": 0},
         {"max_retries": -1},
         {"pool_size": 0},
-        {"dialect": "sql"},
     ):
         with pytest.raises(ValueError):
             KodexaClient(BASE, KEY, **kwargs)
