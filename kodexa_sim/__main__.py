@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--sort-separator",
         choices=SORT_SEPARATORS,
         default="any",
+        metavar="{any|,|:}",  # argparse would print {any,,,:}
         help="sort form read: both (any), field,dir only (,) or field:dir only (:); default any",
     )
     strict.add_argument(
