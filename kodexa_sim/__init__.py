@@ -1,6 +1,6 @@
 """kodexa_sim: a stand-in for the Kodexa platform REST API (v2), for demos, tests and benchmarks.
 
-Standard library only; never imports Django or the ``executions`` app. See docs/kodexa_sim.md.
+Standard library only; never imports Django or the ``executions`` app. See docs/kodexa-sim.md.
 """
 
 from .config import SimConfig

@@ -11,7 +11,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from types import FrameType
 
-from .config import TERMINAL_CANCEL_MODES, SimConfig
+from .config import (
+    ERROR_STYLES,
+    FILTER_DIALECTS,
+    PAGE_BASES,
+    QUERY_SEARCH_MODES,
+    SORT_SEPARATORS,
+    TERMINAL_CANCEL_MODES,
+    SimConfig,
+)
 from .server import SimServer
 from .timeutil import parse_datetime
 
@@ -60,6 +68,48 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="a known key without access: /api/ answers it 403 (repeatable)",
     )
+    strict = parser.add_argument_group(
+        "strict modes", "accept only one of the forms Kodexa's public sources disagree on (defaults forgive all)"
+    )
+    strict.add_argument(
+        "--filter-dialect",
+        choices=FILTER_DIALECTS,
+        default="any",
+        help="filter operators read: both (any), SpringFilter only (spring) or eq only (eq); default any",
+    )
+    strict.add_argument(
+        "--sort-separator",
+        choices=SORT_SEPARATORS,
+        default="any",
+        metavar="{any|,|:}",  # argparse would print {any,,,:}
+        help="sort form read: both (any), field,dir only (,) or field:dir only (:); default any",
+    )
+    strict.add_argument(
+        "--page-base",
+        type=int,
+        choices=PAGE_BASES,
+        default=1,
+        help="the first page is page=1 (default; number is 0-based) or page=0 (number equals page)",
+    )
+    strict.add_argument(
+        "--query-search",
+        choices=QUERY_SEARCH_MODES,
+        default="on",
+        help="off: query is ignored on the executions list, every execution matches; default on",
+    )
+    strict.add_argument(
+        "--error-style",
+        choices=ERROR_STYLES,
+        default="problem",
+        help="/api/ error bodies: RFC 9457 problem+json (default) or the legacy {message, errors, incidentId}",
+    )
+    strict.add_argument(
+        "--unfilterable",
+        action="append",
+        default=[],
+        metavar="FIELD",
+        help="an execution field that is not a column: filtering or sorting on it is a 500 (repeatable)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -79,6 +129,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         epoch=epoch,
         max_executions=args.max_executions,
         restricted_keys=tuple(args.restricted_key),
+        filter_dialect=args.filter_dialect,
+        sort_separator=args.sort_separator,
+        page_base=args.page_base,
+        query_search=args.query_search,
+        error_style=args.error_style,
+        unfilterable=tuple(args.unfilterable),
     )
     try:
         server = SimServer(config, host=args.host, port=args.port, verbose=args.verbose)

@@ -94,5 +94,9 @@ class SimControl:
         return self._call("GET", "/_sim/config")
 
     def configure(self, **settings: Any) -> dict[str, Any]:
-        """Change latency_ms, cancel_delay_ms, terminal_cancel, speed or arrival_seconds at runtime."""
+        """Change settings at runtime; ``reset()`` restores the start-up values.
+
+        latency_ms, cancel_delay_ms, terminal_cancel, speed, arrival_seconds, and the strict modes
+        filter_dialect, sort_separator, page_base, query_search, error_style and unfilterable (a list).
+        """
         return self._call("PUT", "/_sim/config", settings)

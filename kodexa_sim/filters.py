@@ -2,8 +2,11 @@
 
 Filters accept both dialects seen in Kodexa's sources, freely mixed:
 
-* SpringFilter: ``status:'FAILED'``, ``status!'X'``, ``description~'*invoice*'``, ``>``, ``<``, ``>=``, ``<=``
+* SpringFilter: ``status:'FAILED'``, ``status!'X'``, ``description~'*invoice*'``, ``>``, ``<``, ``>:``, ``<:``,
+  ``>=``, ``<=``
 * eq / RSQL-ish: ``status eq 'FAILED'``, ``ne``, ``gt``, ``lt``, ``ge``, ``le``, ``==``, ``!=``
+
+A ``dialect`` of ``spring`` or ``eq`` refuses the other dialect's comparison operators (``DialectError``).
 
 combined with ``and`` (binds tighter), ``or``, ``not(...)`` and parentheses; ``field in ['A', 'B']`` too.
 A real tokenizer and recursive-descent parser, so quoting and escapes (``\\'``, ``\\\\``) behave
@@ -32,6 +35,10 @@ class FilterSyntaxError(ValueError):
     """The expression cannot be parsed or a value has the wrong type (HTTP 400)."""
 
 
+class DialectError(FilterSyntaxError):
+    """A comparison operator of the dialect this server does not read (HTTP 400)."""
+
+
 class UnknownFieldError(LookupError):
     """A field the backing table does not have (HTTP 500 on the real API)."""
 
@@ -48,6 +55,7 @@ class Token:
     kind: Literal["string", "number", "word", "keyword", "op", "punct", "end"]
     value: Any
     pos: int
+    text: str = ""  # as written: ``value`` is normalised (":" and "==" are both "="), the dialect check needs this
 
 
 _KEYWORDS = {"and", "or", "not", "in", "true", "false", "null", "eq", "ne", "gt", "lt", "ge", "le"}
@@ -60,8 +68,20 @@ _SYMBOL_OPS = {
     "~": "like",
     ">": ">",
     "<": "<",
+    ">:": ">=",
+    "<:": "<=",
     ">=": ">=",
     "<=": "<=",
+}
+# Which comparison operators belong to which dialect, by how they are written. The tokenizer reads the
+# longest symbol first, so "!=" is never "!" followed by "=", and ">:" never ">" followed by ":".
+# and/or/not, parentheses, in and null belong to both.
+SPRING_OPERATORS = frozenset({":", "!", "~", ">", "<", ">:", "<:", ">=", "<="})
+EQ_OPERATORS = frozenset({"eq", "ne", "gt", "lt", "ge", "le", "==", "!="})
+DIALECTS = ("any", "spring", "eq")
+_DIALECT_HINTS = {
+    "spring": "this server reads SpringFilter: field:'value'",
+    "eq": "this server reads the eq dialect: field eq 'value'",
 }
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
@@ -75,27 +95,28 @@ def tokenize(text: str) -> list[Token]:
         if char.isspace():
             i += 1
         elif char == "'":
-            value, i = _read_string(text, i)
-            tokens.append(Token("string", value, i))
+            value, end = _read_string(text, i)
+            tokens.append(Token("string", value, i, text[i:end]))
+            i = end
         elif text[i : i + 2] in _SYMBOL_OPS:
-            tokens.append(Token("op", _SYMBOL_OPS[text[i : i + 2]], i))
+            tokens.append(Token("op", _SYMBOL_OPS[text[i : i + 2]], i, text[i : i + 2]))
             i += 2
         elif char in _SYMBOL_OPS:
-            tokens.append(Token("op", _SYMBOL_OPS[char], i))
+            tokens.append(Token("op", _SYMBOL_OPS[char], i, char))
             i += 1
         elif char in "()[],":
-            tokens.append(Token("punct", char, i))
+            tokens.append(Token("punct", char, i, char))
             i += 1
         elif match := _NUMBER.match(text, i):
             number = match.group()
-            tokens.append(Token("number", float(number) if "." in number else int(number), i))
+            tokens.append(Token("number", float(number) if "." in number else int(number), i, number))
             i = match.end()
         elif match := _WORD.match(text, i):
             word = match.group()
             if word.lower() in _KEYWORDS:
-                tokens.append(Token("keyword", word.lower(), i))
+                tokens.append(Token("keyword", word.lower(), i, word))
             else:
-                tokens.append(Token("word", word, i))
+                tokens.append(Token("word", word, i, word))
             i = match.end()
         else:
             raise FilterSyntaxError(f"unexpected character {char!r} at position {i}")
@@ -147,9 +168,12 @@ Node = Comparison | BoolOp | Not
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, dialect: str = "any") -> None:
+        if dialect not in DIALECTS:
+            raise ValueError(f"dialect must be one of {DIALECTS}")
         self.tokens = tokenize(text)
         self.index = 0
+        self.dialect = dialect
 
     @property
     def current(self) -> Token:
@@ -213,8 +237,16 @@ class _Parser:
             op = _WORD_OPS[token.value]
         else:
             raise FilterSyntaxError(f"expected an operator after {field!r} at position {token.pos}")
+        self.check_dialect(token)
         self.take()
         return Comparison(field, op, self.parse_value())
+
+    def check_dialect(self, token: Token) -> None:
+        """Refuse the other dialect's operator; the parse runs left to right, so it is the first one."""
+        written = token.text.lower()
+        foreign = EQ_OPERATORS if self.dialect == "spring" else SPRING_OPERATORS if self.dialect == "eq" else ()
+        if written in foreign:
+            raise DialectError(f"unexpected {token.text!r} at position {token.pos} ({_DIALECT_HINTS[self.dialect]})")
 
     def parse_list(self) -> tuple[Any, ...]:
         closing = {"[": "]", "(": ")"}
@@ -238,21 +270,21 @@ class _Parser:
         raise FilterSyntaxError(f"expected a value at position {token.pos} (strings go in single quotes)")
 
 
-def parse_filter(text: str) -> Node | None:
+def parse_filter(text: str, dialect: str = "any") -> Node | None:
     """Parse one filter expression; blank means "no filter"."""
     if not text.strip():
         return None
-    return _Parser(text).parse()
+    return _Parser(text, dialect).parse()
 
 
 # ---------------------------------------------------------------- compile and evaluate
 
 
-def compile_filters(texts: Sequence[str], schema: Schema) -> Predicate | None:
+def compile_filters(texts: Sequence[str], schema: Schema, dialect: str = "any") -> Predicate | None:
     """Compile repeated ``filter`` parameters (ANDed) into one predicate over records."""
     parts = []
     for text in texts:
-        node = parse_filter(text)
+        node = parse_filter(text, dialect)
         if node is not None:
             parts.append(_compile(node, schema))
     if not parts:
@@ -396,16 +428,31 @@ def _like_pattern(text: str) -> re.Pattern[str]:
 SortKey = tuple[str, bool]  # (field, descending)
 
 
-def parse_sort(values: Sequence[str], schema: Schema) -> list[SortKey]:
-    """``sort`` may repeat and each value may hold ``;``-separated ``field,dir`` or ``field:dir`` items."""
+SORT_SEPARATORS = ("any", ",", ":")
+
+
+class SortFormError(FilterSyntaxError):
+    """A sort written in the form this server does not read (HTTP 400)."""
+
+
+def parse_sort(values: Sequence[str], schema: Schema, separator: str = "any") -> list[SortKey]:
+    """``sort`` may repeat and each value may hold ``;``-separated ``field,dir`` or ``field:dir`` items.
+
+    ``separator`` ``,`` reads only the Spring form (``createdOn,desc``, one item per ``sort``: a ``;``
+    list is kdx's form); ``:`` reads only kdx's form (``createdOn:desc``, repeated or ``;``-separated).
+    A bare field name is fine in both.
+    """
+    if separator not in SORT_SEPARATORS:
+        raise ValueError(f"separator must be one of {SORT_SEPARATORS}")
     keys: list[SortKey] = []
     for value in values:
+        _check_sort_form(value, separator)
         for item in value.split(";"):
             item = item.strip()
             if not item:
                 continue
-            separator = "," if "," in item else ":" if ":" in item else None
-            field, direction = item.split(separator, 1) if separator else (item, "asc")
+            written = "," if "," in item else ":" if ":" in item else None
+            field, direction = item.split(written, 1) if written else (item, "asc")
             field, direction = field.strip(), direction.strip().lower() or "asc"
             if not field:
                 raise FilterSyntaxError(f"sort item {item!r} has no field")
@@ -415,6 +462,14 @@ def parse_sort(values: Sequence[str], schema: Schema) -> list[SortKey]:
                 raise UnknownFieldError(field)
             keys.append((field, direction == "desc"))
     return keys
+
+
+def _check_sort_form(value: str, separator: str) -> None:
+    foreign = {",": ":;", ":": ","}.get(separator, "")
+    for char in foreign:
+        if char in value:
+            reads = "field,direction, one sort parameter per field" if separator == "," else "field:direction"
+            raise SortFormError(f"unexpected {char!r} in {value!r} (this server reads {reads})")
 
 
 def sort_records(records: Sequence[Record], keys: Sequence[SortKey], schema: Schema) -> list[Record]:

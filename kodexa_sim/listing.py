@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from .filters import (
+    DialectError,
     FilterSyntaxError,
     Schema,
+    SortFormError,
     SortKey,
     UnknownFieldError,
     compile_filters,
@@ -22,23 +24,29 @@ MAX_PAGE_SIZE = 1000
 Query = Mapping[str, Sequence[str]]
 
 
-def page_params(query: Query) -> tuple[int, int]:
-    """``page`` is 1-based; ``pageSize`` above the maximum is clamped, below 1 is an error."""
-    page = _positive_int(query, "page", 1)
-    size = min(_positive_int(query, "pageSize", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
-    return page, size
+def page_params(query: Query, page_base: int = 1) -> tuple[int, int]:
+    """The zero-based page index and the page size.
+
+    ``page`` counts from ``page_base`` (1 by default, 0 on a tenant that counts from zero); below it is
+    an error. ``pageSize`` above the maximum is clamped, below 1 is an error.
+    """
+    index = _int_at_least(query, "page", page_base, page_base) - page_base
+    size = min(_int_at_least(query, "pageSize", DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE)
+    return index, size
 
 
-def _positive_int(query: Query, name: str, default: int) -> int:
+def _int_at_least(query: Query, name: str, default: int, minimum: int) -> int:
     values = query.get(name)
     if not values or values[-1] == "":
         return default
     try:
         value = int(values[-1])
     except ValueError:
-        raise ApiError(400, f"Invalid request parameters: {name} must be an integer") from None
-    if value < 1:
-        raise ApiError(400, f"Invalid request parameters: {name} must be >= 1")
+        message = "must be an integer"
+        raise ApiError(400, f"Invalid request parameters: {name} {message}", errors={name: message}) from None
+    if value < minimum:
+        message = f"must be >= {minimum}"
+        raise ApiError(400, f"Invalid request parameters: {name} {message}", errors={name: message})
     return value
 
 
@@ -58,41 +66,67 @@ def list_page(
     schema: Schema,
     text_fields: Sequence[str],
     default_sort: Sequence[SortKey],
+    page_base: int = 1,
+    filter_dialect: str = "any",
+    sort_separator: str = "any",
+    query_search: bool = True,
+    unfilterable: Collection[str] = (),
 ) -> dict[str, Any]:
-    page, size = page_params(query)
+    """One page of ``records`` as the envelope; the keywords after ``default_sort`` are the strict modes.
+
+    ``query_search=False`` ignores ``query``; ``unfilterable`` fields are left out of what filter and sort
+    may name, so they fail as a field that is not a column does (the default order still uses them).
+    """
+    index, size = page_params(query, page_base)
+    queryable = {name: kind for name, kind in schema.items() if name not in unfilterable}
     try:
-        predicate = compile_filters(query.get("filter") or [], schema)
-        sort_keys = parse_sort(query.get("sort") or [], schema) or list(default_sort)
+        predicate = compile_filters(query.get("filter") or [], queryable, filter_dialect)
+    except DialectError as error:
+        raise ApiError(400, f"filter: {error}", errors={"filter": str(error)}) from None
     except FilterSyntaxError as error:
-        raise ApiError(400, f"Invalid filter or sort: {error}") from None
+        raise ApiError(400, f"Invalid filter or sort: {error}", errors={"filter": str(error)}) from None
     except UnknownFieldError as error:
-        # The real API compiles filters to SQL and fails in the database (kdx CLI notes).
-        raise ApiError(
-            500, f'failed to count records: ERROR: column "{error.field}" does not exist (SQLSTATE 42703)'
-        ) from None
-    matches_text = text_matcher(query, text_fields)
+        raise _no_such_column(error) from None
+    try:
+        sort_keys = parse_sort(query.get("sort") or [], queryable, sort_separator) or list(default_sort)
+    except SortFormError as error:
+        raise ApiError(400, f"sort: {error}", errors={"sort": str(error)}) from None
+    except FilterSyntaxError as error:
+        raise ApiError(400, f"Invalid filter or sort: {error}", errors={"sort": str(error)}) from None
+    except UnknownFieldError as error:
+        raise _no_such_column(error) from None
+    matches_text = text_matcher(query, text_fields) if query_search else None
     selected = [
         record
         for record in records
         if (matches_text is None or matches_text(record)) and (predicate is None or predicate(record))
     ]
     ordered = sort_records(selected, sort_keys, schema)
-    return page_envelope(ordered, page=page, size=size)
+    return page_envelope(ordered, index=index, size=size)
 
 
-def page_envelope(ordered: Sequence[Any], *, page: int, size: int, sorted_: bool = True) -> dict[str, Any]:
-    """Spring Data's Page JSON. ``number`` is 0-based (legacy convention) while ``page`` is 1-based."""
+def _no_such_column(error: UnknownFieldError) -> ApiError:
+    # The real API compiles filters to SQL and fails in the database (kdx CLI notes): a server error
+    # that names no parameter.
+    return ApiError(500, f'failed to count records: ERROR: column "{error.field}" does not exist (SQLSTATE 42703)')
+
+
+def page_envelope(ordered: Sequence[Any], *, index: int, size: int, sorted_: bool = True) -> dict[str, Any]:
+    """Spring Data's Page JSON for the zero-based page ``index``.
+
+    ``number`` is that index: on a 1-based tenant it is ``page - 1`` (the legacy convention), on a
+    0-based one it equals ``page``. A page past the end is empty with ``last: true``.
+    """
     total = len(ordered)
-    offset = (page - 1) * size
+    offset = index * size
     content = list(ordered[offset : offset + size])
     total_pages = math.ceil(total / size) if total else 0
-    number = page - 1
     sort_info = {"empty": not sorted_, "sorted": sorted_, "unsorted": not sorted_}
     return {
         "content": content,
-        "first": number == 0,
-        "last": number + 1 >= total_pages,
-        "number": number,
+        "first": index == 0,
+        "last": index + 1 >= total_pages,
+        "number": index,
         "numberOfElements": len(content),
         "size": size,
         "totalElements": total,
@@ -101,7 +135,7 @@ def page_envelope(ordered: Sequence[Any], *, page: int, size: int, sorted_: bool
         "sort": sort_info,
         "pageable": {
             "offset": offset,
-            "pageNumber": number,
+            "pageNumber": index,
             "pageSize": size,
             "paged": True,
             "unpaged": False,

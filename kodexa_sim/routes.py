@@ -80,6 +80,9 @@ def _ok(payload: Any, status: int = 200) -> Response:
 
 
 def list_executions(state: SimState, request: Request) -> Response:
+    # Free text and missing columns are unknowns of the executions list only; the page base, filter
+    # dialect and sort form are the platform's, so every list follows them (_list_modes).
+    config = state.config
     return _ok(
         list_page(
             state.world.executions.values(),
@@ -87,8 +90,20 @@ def list_executions(state: SimState, request: Request) -> Response:
             schema=EXECUTION_SCHEMA,
             text_fields=("id", "description"),
             default_sort=[("createdOn", True)],
+            query_search=config.query_search == "on",
+            unfilterable=config.unfilterable,
+            **_list_modes(state),
         )
     )
+
+
+def _list_modes(state: SimState) -> dict[str, Any]:
+    config = state.config
+    return {
+        "page_base": config.page_base,
+        "filter_dialect": config.filter_dialect,
+        "sort_separator": config.sort_separator,
+    }
 
 
 def get_execution(state: SimState, request: Request) -> Response:
@@ -117,8 +132,8 @@ def add_status_message(state: SimState, request: Request) -> Response:
 
 
 def list_logs(state: SimState, request: Request) -> Response:
-    page, size = page_params(request.query)
-    return _ok(page_envelope(state.logs(request.params["id"]), page=page, size=size))
+    index, size = page_params(request.query, state.config.page_base)
+    return _ok(page_envelope(state.logs(request.params["id"]), index=index, size=size))
 
 
 def _collection(
@@ -133,6 +148,7 @@ def _collection(
                 schema=schema,
                 text_fields=text_fields,
                 default_sort=[(sort_field, False)],
+                **_list_modes(state),
             )
         )
 
@@ -154,6 +170,7 @@ def list_organizations(state: SimState, request: Request) -> Response:
             schema=NAMED_SCHEMA,
             text_fields=("name", "slug"),
             default_sort=[("name", False)],
+            **_list_modes(state),
         )
     )
 

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .config import SimConfig, TerminalCancel
 from .faults import DEFAULT_TIMEOUT_MS, Fault
-from .problems import PROBLEM_JSON, ApiError, problem_body
+from .problems import PROBLEM_JSON, ApiError, error_body
 from .routes import Request, Response, call_key, resolve
 from .store import SimState
 
@@ -119,7 +119,7 @@ class SimRequestHandler(BaseHTTPRequestHandler):
                 response.raw = response.encode()
                 return response
         except ApiError as error:
-            return self._problem(error.status, error.detail, path, headers=error.headers)
+            return self._problem(error.status, error.detail, path, headers=error.headers, errors=error.errors)
         except Exception:  # a simulator bug must still answer like a server, not drop the socket
             log.exception("unhandled error in %s %s", request.method, path)
             return self._problem(500, "Internal simulator error: " + traceback.format_exc(limit=1).strip(), path)
@@ -133,11 +133,19 @@ class SimRequestHandler(BaseHTTPRequestHandler):
             key = token.strip() if scheme.lower() == "bearer" else None
         return key or None
 
-    @staticmethod
-    def _problem(status: int, detail: str, path: str, *, headers: dict[str, str] | None = None) -> Response:
-        return Response(
-            status, problem_body(status, detail, path), headers=dict(headers or {}), content_type=PROBLEM_JSON
-        )
+    def _problem(
+        self,
+        status: int,
+        detail: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        errors: dict[str, str] | None = None,
+    ) -> Response:
+        """An error answer in the active error style; the control plane is not Kodexa and keeps problem+json."""
+        style = "problem" if _is_control(path) else self.server.state.config.error_style
+        body, content_type = error_body(style, status, detail, path, errors)
+        return Response(status, body, headers=dict(headers or {}), content_type=content_type)
 
     # ------------------------------------------------------------ faults
 
@@ -335,12 +343,20 @@ def start(
     arrival_seconds: float = 30.0,
     epoch: datetime | None = None,
     restricted_keys: Sequence[str] = (),
+    filter_dialect: str = "any",
+    sort_separator: str = "any",
+    page_base: int = 1,
+    query_search: str | bool = "on",
+    error_style: str = "problem",
+    unfilterable: Sequence[str] = (),
     verbose: bool = False,
     **extra: Any,
 ) -> SimServer:
     """Start a simulator on a daemon thread and return it once it accepts connections.
 
-    ``restricted_keys`` are known keys without access: /api/ answers them 403.
+    ``restricted_keys`` are known keys without access: /api/ answers them 403. The strict modes
+    (``filter_dialect`` to ``unfilterable``) take the command line's values; ``query_search`` also
+    takes a bool. An invalid value raises ValueError.
     """
     config = replace(
         SimConfig(),
@@ -354,6 +370,12 @@ def start(
         arrival_seconds=arrival_seconds,
         epoch=epoch,
         restricted_keys=tuple(restricted_keys),
+        filter_dialect=filter_dialect,
+        sort_separator=sort_separator,
+        page_base=page_base,
+        query_search=query_search,  # type: ignore[arg-type]  # SimConfig turns a bool into "on"/"off"
+        error_style=error_style,
+        unfilterable=tuple(unfilterable),
         **extra,
     )
     return SimServer(config, host=host, port=port, verbose=verbose).start()

@@ -15,7 +15,7 @@ from typing import Any
 
 from .calls import CallCounter
 from .clock import SimClock
-from .config import RUNTIME_SETTINGS, TERMINAL_CANCEL_MODES, SimConfig
+from .config import NUMERIC_SETTINGS, RUNTIME_SETTINGS, SimConfig
 from .faults import FaultRegistry
 from .lifecycle import RunPlan, Scheduler
 from .problems import ApiError
@@ -80,17 +80,14 @@ class SimState:
             unknown = set(changes) - set(RUNTIME_SETTINGS)
             if unknown:
                 raise ApiError(400, f"Unknown or read-only settings: {', '.join(sorted(unknown))}")
-            if "terminal_cancel" in changes and changes["terminal_cancel"] not in TERMINAL_CANCEL_MODES:
-                raise ApiError(400, f"terminal_cancel must be one of {TERMINAL_CANCEL_MODES}")
             try:
-                for name, value in changes.items():
-                    kind = type(getattr(self.config, name))
-                    value = kind(value)
-                    if isinstance(value, (int, float)) and value < 0:
-                        raise ValueError(name)
-                    setattr(self.config, name, value)
-            except (TypeError, ValueError):
-                raise ApiError(400, "Settings must be non-negative numbers (or a terminal_cancel mode)") from None
+                converted = {name: _runtime_value(self.config, name, value) for name, value in changes.items()}
+                # Build and check the whole new configuration first, so a bad value changes nothing.
+                updated = replace(self.config, **converted)
+                updated.validate()
+            except (TypeError, ValueError) as error:
+                raise ApiError(400, f"Invalid settings: {error}") from None
+            self.config = updated
             now = self.sync()
             if "speed" in changes:
                 self.clock.set_speed(self.config.speed)
@@ -286,3 +283,13 @@ def _is_hex(value: Any) -> bool:
     except ValueError:
         return False
     return len(str(value)) == 32
+
+
+def _runtime_value(config: SimConfig, name: str, value: Any) -> Any:
+    """JSON numbers may come as strings or ints where floats are stored; the other settings are checked whole."""
+    if name not in NUMERIC_SETTINGS:
+        return value
+    number = type(getattr(config, name))(value)
+    if number < 0:
+        raise ValueError(f"{name} must be a non-negative number")
+    return number

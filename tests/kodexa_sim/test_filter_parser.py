@@ -135,3 +135,13 @@ def test_sort_puts_nulls_like_postgres() -> None:
     assert descending == ["c", "d", "a", "b"]
     by_status = [row["id"] for row in sort_records(ROWS, [("status", False), ("createdOn", True)], SCHEMA)]
     assert by_status == ["d", "a", "b", "c"]
+
+
+def test_springfilter_greater_or_equal_colon_forms() -> None:
+    assert ids("priority>:5") == ids("priority >= 5") == ["a", "d"]
+    assert ids("priority<:5") == ids("priority le 5") == ["a", "b"]
+
+
+def test_a_misplaced_string_is_named_where_it_starts() -> None:
+    with pytest.raises(FilterSyntaxError, match="unexpected 'B' at position 11"):
+        parse_filter("status:'A' 'B'")
