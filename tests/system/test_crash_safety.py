@@ -30,8 +30,8 @@ def test_killing_a_worker_mid_cancel_leaves_the_request_and_reconcile_completes_
     # Kodexa takes its time answering this cancel: long enough to kill the worker while it waits.
     kodexa.control.add_fault("PUT /api/executions/*/cancel", mode="timeout", delay_ms=8000)
     server = PanelServer(database_url=shared_database_url(), cache_url=redis_url() or "locmemcache://crash",
-                         kodexa_url=kodexa.url, api_key=kodexa.api_key, workers=1, threads=2)
-    try:
+                         kodexa_url=kodexa.url, api_key=kodexa.api_key, env={"KODEXA_READ_TIMEOUT": "30"})
+    with server.start(workers=1, threads=2):
         user = Browserless(server.url, "alice", "alice-pass-123")
         outcome: dict[str, object] = {}
         thread = threading.Thread(target=lambda: outcome.update(response=_swallow(user.cancel, execution)))
@@ -42,8 +42,6 @@ def test_killing_a_worker_mid_cancel_leaves_the_request_and_reconcile_completes_
         (worker,) = server.worker_pids()
         os.kill(worker, signal.SIGKILL)
         thread.join(timeout=30)
-    finally:
-        server.stop()
 
     events = list(AuditEvent.objects.filter(execution_id=execution).order_by("id"))
     assert [e.action for e in events] == [AuditAction.CANCEL_REQUESTED], "the outcome was never written"

@@ -13,7 +13,7 @@ from executions.audit.models import AuditAction, AuditEvent
 from executions.browse.query import ExecutionQuery
 from executions.dashboards.services import dashboard_create, widget_add
 from executions.kodexa import ExecutionStatus
-from tests.servers import Browserless, PanelServer, redis_url, shared_database_url, usable_in_production
+from tests.servers import CHAIN_KEY, Browserless, PanelServer, redis_url, shared_database_url, usable_in_production
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 REDIS = redis_url(14)
@@ -27,7 +27,8 @@ def two_instances(kodexa, alice):  # type: ignore[no-untyped-def]
     redis.Redis.from_url(REDIS).flushdb()
     usable_in_production(alice, "alice-pass-123")
     servers = [PanelServer(database_url=shared_database_url(), cache_url=REDIS, kodexa_url=kodexa.url,
-                           api_key=kodexa.api_key, workers=2, threads=4) for _ in range(2)]
+                           api_key=kodexa.api_key, env={"KODEXA_READ_TIMEOUT": "30"}).start(workers=2, threads=4)
+               for _ in range(2)]
     yield servers
     for server in servers:
         server.stop()
@@ -63,7 +64,7 @@ def test_concurrent_cancels_on_both_instances_keep_one_chain(two_instances, kode
                        .values_list("action", flat=True))
         assert actions == [AuditAction.CANCEL_REQUESTED, AuditAction.CANCEL_SUCCEEDED], (execution_id, actions)
     assert kodexa.control.calls()["by_route"]["PUT /api/executions/{id}/cancel"] == CANCELS
-    settings.AUDIT_CHAIN_KEY = "multi-process-chain-key"  # the key the servers sign with
+    settings.AUDIT_CHAIN_KEY = CHAIN_KEY  # the key the servers sign with
     report = audit_chain_verify()
     assert report.ok and report.checked == 2 * CANCELS, report
 
