@@ -165,7 +165,10 @@ def read_many(reads: Sequence[Read[Any]], *, offline: bool = False,
     `offline` asks Kodexa for nothing (the page already knows Kodexa is failing): what the cache holds is
     served, however old, and the rest fail. `meanwhile` runs in the caller's thread while Kodexa answers."""
     keys = [r.key for r in reads]
-    found = cache.get_many(keys + [f"{k}:fail" for k, r in zip(keys, reads, strict=True) if r.policy.shared])
+    # A live read's kept copy is looked at only if Kodexa fails: loading it (a whole page of executions) on every
+    # view would cost more than the page.
+    wanted = [k for k, r in zip(keys, reads, strict=True) if r.policy.shared or offline]
+    found = cache.get_many(wanted + [f"{k}:fail" for k, r in zip(keys, reads, strict=True) if r.policy.shared])
     now = wall_clock()
     results: list[Cached[Any] | BaseException | None] = [None] * len(reads)
     tasks: dict[int, Callable[[], Cached[Any]]] = {}
