@@ -35,3 +35,17 @@ def test_saved_view_rows_describe_the_filters(alice, shared_view):
     [row] = selectors.saved_view_rows(user=alice)
     assert row.is_owner
     assert row.summary == ("status: Failed, Running", "last 24 h")
+
+
+def test_roles_are_never_teams(alice, charlie, admin, team):
+    """alice is an Operator and in Support EU; charlie is an Auditor: the team pickers offer only real teams."""
+    assert [g.name for g in selectors.team_list(user=alice)] == ["Support EU"]
+    assert list(selectors.team_list(user=charlie)) == []
+    assert [g.name for g in selectors.team_list_for_dashboards(user=admin)] == ["Support EU"]
+
+
+def test_the_dashboard_form_and_the_save_view_form_offer_no_role(alice_client, kodexa):
+    page = alice_client.get("/dashboards/").content.decode()
+    assert "Support EU" in page and ">Operators<" not in page
+    listing = alice_client.get("/executions/").content.decode()
+    assert "Support EU" in listing and ">Operators<" not in listing
