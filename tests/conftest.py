@@ -107,8 +107,10 @@ def _fresh_cache():  # type: ignore[no-untyped-def]
     from django.core.cache import cache
 
     from executions.upstream import circuit
+    from executions.upstream.cache import forget_local_copies
 
     cache.clear()
+    forget_local_copies()
     circuit.forget_local_state()
     yield
 
