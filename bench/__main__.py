@@ -17,15 +17,19 @@ import os
 import runpy
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bench import audit, report, scenarios
-from bench.common import ROOT, SimProcess
+from bench.common import ROOT, SimProcess, postgres_url, reachable
 from bench.load import login
-from bench.panel import PASSWORD, USERNAME, Panel, backends
+from tests.servers import PanelServer
 
+USERNAME, PASSWORD = "bench", "bench-password-0123"
+REDIS_DB = 12
 SCENARIOS = ("detail", "list", "concurrency", "memory", "dashboards", "audit")
 PANEL_SCENARIOS = {"detail", "list", "concurrency", "memory"}
 SWEEP = ((2, 8), (2, 16), (2, 32))  # gthread workers x threads tried in full mode
@@ -39,6 +43,41 @@ def gunicorn_defaults() -> tuple[int, int]:
     finally:
         os.environ.update(saved)
     return int(conf["workers"]), int(conf["threads"])
+
+
+def backends() -> tuple[str, str]:
+    """(DATABASE_URL, CACHE_URL) for the panel scenarios, fresh every run: PostgreSQL and Redis when they answer
+    on 127.0.0.1 (database kodexa_admin_bench, Redis db 12), otherwise SQLite under a temporary directory and
+    local memory (each worker then has its own cache)."""
+    database = postgres_url("kodexa_admin_bench") or \
+        f"sqlite:///{tempfile.mkdtemp(prefix='kodexa-bench-')}/bench.sqlite3"
+    if reachable("127.0.0.1", 6379):
+        import redis
+
+        url = f"redis://127.0.0.1:6379/{REDIS_DB}"
+        redis.Redis.from_url(url).flushdb()
+        return database, url
+    return database, "locmemcache://bench"
+
+
+def provision(panel: PanelServer, *, dashboard: dict) -> int:
+    """Migrate, collect static files, create the bench user (an operator and auditor in the dashboard's team)
+    and import the dashboard; returns its id."""
+    panel.manage("migrate", "--no-input", "-v", "0")
+    panel.manage("collectstatic", "--no-input", "-v", "0")
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(dashboard, f)
+    panel.manage("dashboard_import", f.name, "--create-team")
+    Path(f.name).unlink()
+    script = (
+        "from django.contrib.auth.models import Group, User\n"
+        "from executions.models import Dashboard\n"
+        f"u, _ = User.objects.get_or_create(username={USERNAME!r})\n"
+        f"u.set_password({PASSWORD!r}); u.save()\n"
+        f"u.groups.add(*Group.objects.filter(name__in=['Operators', 'Auditors', {dashboard['team']!r}]))\n"
+        f"print(Dashboard.objects.filter(name={dashboard['name']!r}).latest('pk').pk)\n"
+    )
+    return int(panel.manage("shell", "-c", script).split()[-1])
 
 
 def _get_json(url: str, api_key: str) -> dict:
@@ -60,11 +99,12 @@ def _dashboard_spec(sim: SimProcess) -> dict:
 def run_panel_scenarios(wanted: set[str], short: bool) -> tuple[list[dict], list[dict], dict]:
     sim = SimProcess(latency_ms=0)
     database_url, cache_url = backends()
-    panel = Panel(database_url=database_url, cache_url=cache_url, kodexa_url=sim.url, api_key=sim.api_key)
+    panel = PanelServer(database_url=database_url, cache_url=cache_url, kodexa_url=sim.url, api_key=sim.api_key,
+                        log_path=ROOT / "var" / "bench-gunicorn.log")
     rows: list[dict] = []
     sweep: list[dict] = []
     try:
-        dashboard_id = panel.provision(dashboard=_dashboard_spec(sim))
+        dashboard_id = provision(panel, dashboard=_dashboard_spec(sim))
         page = _get_json(f"{sim.url}/api/executions?pageSize=50&query=*", sim.api_key)
         ids = [e["id"] for e in page["content"]]
         default = gunicorn_defaults()

@@ -47,12 +47,6 @@ class SimProcess:
         self.process.wait(timeout=10)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def reachable(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.3):

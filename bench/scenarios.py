@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from bench.common import SimProcess, Stats, run_load
-from bench.panel import Panel, rss_kb
+from tests.servers import PanelServer, rss_kb
 
 
 @dataclass
@@ -15,7 +15,7 @@ class Bench:
     """What every scenario needs: the stand-in, the running panel, a logged-in session, and test data."""
 
     sim: SimProcess
-    panel: Panel
+    panel: PanelServer
     cookie: str
     execution_ids: list[str]
     dashboard_id: int

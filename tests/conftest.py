@@ -1,4 +1,17 @@
-"""Shared fixtures: the live Kodexa stand-in, the panel pointed at it, and a cast of users."""
+"""Shared fixtures: the live Kodexa stand-in, the panel pointed at it, and one cast of users for every test.
+
+The cast (each member's password is "<username>-pass-123", for tests that log in through the login page or
+over HTTP; every member also has a `<name>_client`, a django.test.Client already logged in):
+
+    alice    an Operator (may cancel executions), member of team "Support EU"
+    bob      a plain viewer: no role, no permission; alice's teammate in "Support EU"
+    charlie  an Auditor (reads and exports the audit log); in no team, so an outsider to "Support EU"
+    admin    a superuser (sees every team's dashboards and the Django admin); in no team
+
+`team` is the group "Support EU"; `roles` the Operators and Auditors groups. Tests make a member more (add a
+group) rather than create someone new; ad-hoc users are kept only where users themselves are the subject,
+each with a comment saying why.
+"""
 
 from __future__ import annotations
 
@@ -36,43 +49,63 @@ def roles(db) -> dict[str, Group]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def viewer(django_user_model):  # type: ignore[no-untyped-def]
-    return django_user_model.objects.create_user("viewer", password="viewer-pass-123")
+def team(db) -> Group:  # type: ignore[no-untyped-def]
+    """Team "Support EU": alice and bob."""
+    return Group.objects.create(name="Support EU")
 
 
-@pytest.fixture
-def operator(django_user_model, roles):  # type: ignore[no-untyped-def]
-    user = django_user_model.objects.create_user("operator", password="operator-pass-123")
-    user.groups.add(roles["Operators"])
+def _cast_member(django_user_model, username: str, *groups: Group, superuser: bool = False):  # type: ignore[no-untyped-def]
+    create = django_user_model.objects.create_superuser if superuser else django_user_model.objects.create_user
+    user = create(username, password=f"{username}-pass-123")
+    user.groups.add(*groups)
     return user
 
 
-@pytest.fixture
-def auditor(django_user_model, roles):  # type: ignore[no-untyped-def]
-    user = django_user_model.objects.create_user("auditor", password="auditor-pass-123")
-    user.groups.add(roles["Auditors"])
-    return user
-
-
-@pytest.fixture
-def viewer_client(viewer):  # type: ignore[no-untyped-def]
+def _logged_in(user) -> Client:  # type: ignore[no-untyped-def]
     client = Client()
-    client.force_login(viewer)
+    client.force_login(user)
     return client
 
 
 @pytest.fixture
-def operator_client(operator):  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(operator)
-    return client
+def alice(django_user_model, roles, team):  # type: ignore[no-untyped-def]
+    return _cast_member(django_user_model, "alice", roles["Operators"], team)
 
 
 @pytest.fixture
-def auditor_client(auditor):  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(auditor)
-    return client
+def bob(django_user_model, roles, team):  # type: ignore[no-untyped-def]
+    return _cast_member(django_user_model, "bob", team)
+
+
+@pytest.fixture
+def charlie(django_user_model, roles):  # type: ignore[no-untyped-def]
+    return _cast_member(django_user_model, "charlie", roles["Auditors"])
+
+
+@pytest.fixture
+def admin(django_user_model, roles):  # type: ignore[no-untyped-def]
+    return _cast_member(django_user_model, "admin", superuser=True)
+
+
+@pytest.fixture
+def alice_client(alice) -> Client:  # type: ignore[no-untyped-def]
+    return _logged_in(alice)
+
+
+@pytest.fixture
+def bob_client(bob) -> Client:  # type: ignore[no-untyped-def]
+    return _logged_in(bob)
+
+
+@pytest.fixture
+def charlie_client(charlie) -> Client:  # type: ignore[no-untyped-def]
+    return _logged_in(charlie)
+
+
+@pytest.fixture
+def admin_client(admin) -> Client:  # type: ignore[no-untyped-def]
+    """The cast's admin logged in (this replaces pytest-django's admin_client, whose user is not in the cast)."""
+    return _logged_in(admin)
 
 
 @pytest.fixture(autouse=True)
@@ -81,8 +114,10 @@ def _fresh_cache():  # type: ignore[no-untyped-def]
     from django.core.cache import cache
 
     from executions.upstream import circuit
+    from executions.upstream.cache import forget_local_copies
 
     cache.clear()
+    forget_local_copies()
     circuit.forget_local_state()
     yield
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from executions.audit.selectors import AuditFilters, AuditOutcome
-from executions.browse.forms import PlainSelect, UTCDateTimeField, no_control_characters
+from executions.browse.forms import UTCDateTimeField, no_control_characters
 from executions.browse.query import EXECUTION_ID_PATTERN
 from executions.models import AuditAction
 
@@ -14,10 +14,10 @@ class AuditFilterForm(forms.Form):
     actor = forms.CharField(required=False, max_length=150, label="Actor (username)")
     execution_id = forms.RegexField(regex=rf"^\s*{EXECUTION_ID_PATTERN}\s*$", required=False, label="Execution id",
                                     error_messages={"invalid": "Not an execution id."})
-    action = forms.ChoiceField(required=False, choices=[("", "Any action"), *AuditAction.choices], widget=PlainSelect)
+    action = forms.ChoiceField(required=False, choices=[("", "Any action"), *AuditAction.choices], widget=forms.Select)
     outcome = forms.ChoiceField(required=False, choices=[("", "Any outcome"), *[(o.value, o.value.capitalize())
                                                                                  for o in AuditOutcome]],
-                                widget=PlainSelect)
+                                widget=forms.Select)
     since = UTCDateTimeField(required=False, label="From (UTC)")
     until = UTCDateTimeField(required=False, label="Until (UTC)")
     batch_id = forms.UUIDField(required=False, label="Batch id")

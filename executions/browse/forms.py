@@ -7,9 +7,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from django import forms
-from django.forms.utils import flatatt
-from django.utils.html import escape, format_html
-from django.utils.safestring import SafeString, mark_safe
 
 from executions.browse.query import (
     DEFAULT_PAGE_SIZE,
@@ -44,36 +41,20 @@ class UTCDateTimeField(forms.Field):
 _DATE_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
-class PlainSelect(forms.Select):
-    """A select written in Python rather than through Django's widget templates, which include a template per
-    option (and one more for its attributes): about 20 µs an option, on the page support staff reload most,
-    with a select listing every assistant of the tenant. Flat choices only (no option groups)."""
-
-    def render(self, name: str, value: object, attrs: dict[str, object] | None = None,
-               renderer: object = None) -> SafeString:
-        chosen = set(self.format_value(value))
-        options = "".join(
-            f'<option value="{escape(choice)}"{" selected" if str(choice) in chosen else ""}>{escape(label)}</option>'
-            for choice, label in self.choices
-        )
-        return format_html('<select name="{}"{}>{}</select>', name, flatatt(self.build_attrs(self.attrs, attrs)),
-                           mark_safe(options))  # noqa: S308 (every value above went through escape)
-
-
 class ExecutionFilterForm(forms.Form):
     """The list's filters as a form to render. The rules are ExecutionQuery.from_params(), which saved views and
     dashboard files use too: this form only shows the inputs and puts each error beside its input."""
 
     status = forms.Field(required=False, widget=forms.CheckboxSelectMultiple(
         choices=[(s.value, s.label) for s in FILTERABLE_STATUSES]))
-    assistant = forms.Field(required=False, widget=PlainSelect)
+    assistant = forms.Field(required=False, widget=forms.Select)
     q = forms.Field(required=False, label="Search", widget=forms.TextInput(attrs={"maxlength": MAX_TEXT}))
     created_after = forms.Field(required=False, label="Created after (UTC)", widget=_DATE_INPUT)
     created_before = forms.Field(required=False, label="Created before (UTC)", widget=_DATE_INPUT)
     created_within_hours = forms.Field(required=False, widget=forms.HiddenInput)
-    sort = forms.Field(required=False, initial=DEFAULT_SORT, widget=PlainSelect(choices=SORT_CHOICES))
+    sort = forms.Field(required=False, initial=DEFAULT_SORT, widget=forms.Select(choices=SORT_CHOICES))
     page_size = forms.Field(required=False, initial=DEFAULT_PAGE_SIZE, label="Per page",
-                            widget=PlainSelect(choices=[(n, str(n)) for n in PAGE_SIZE_CHOICES]))
+                            widget=forms.Select(choices=[(n, str(n)) for n in PAGE_SIZE_CHOICES]))
     page = forms.Field(required=False, widget=forms.HiddenInput)
 
     def __init__(self, data: Mapping[str, object] | None = None, *, assistants: Iterable[Assistant] = (),
@@ -95,7 +76,7 @@ class ExecutionFilterForm(forms.Form):
     def offer_assistants(self, assistants: Iterable[Assistant]) -> None:
         """Fill the assistant select; validation does not need it, so a page can load the list in parallel."""
         known = [(a.id, a.display_name) for a in sorted(assistants, key=lambda a: a.display_name.lower())]
-        self.fields["assistant"].widget = PlainSelect(choices=[("", "All assistants"), *known])
+        self.fields["assistant"].widget = forms.Select(choices=[("", "All assistants"), *known])
 
     def _submitted(self) -> dict[str, list[str]]:
         if not self.is_bound or not hasattr(self.data, "getlist"):

@@ -19,6 +19,7 @@ from executions.cancel.services import (
     CANCEL_PERMISSION,
     cancel_token_new,
 )
+from executions.dashboards.selectors import team_list
 from executions.kodexa import ExecutionStatus, KodexaError, KodexaFilterRejected, KodexaNotFound
 from executions.upstream.problems import describe_upstream_error, log_upstream_problem, problem_response
 
@@ -57,7 +58,7 @@ def execution_list(request: HttpRequest) -> HttpResponse:
         # The first permission check loads them all (two queries), for the navigation and buttons too.
         context["can_cancel"] = request.user.has_perm(CANCEL_PERMISSION)
         if not request.htmx:  # the full page's "save view" form offers the user's teams
-            context["teams"] = list(request.user.groups.all())
+            context["teams"] = list(team_list(user=request.user))
 
     try:
         # An htmx refresh that fails keeps the rows already on screen (and says so) rather than older ones.

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from django import forms
 
-from executions.browse.forms import PlainSelect, no_control_characters
+from executions.browse.forms import no_control_characters
 from executions.browse.query import is_execution_id
 from executions.cancel.services import MAX_BATCH, CancelReason, ReasonCategory, cancel_token_new
 
@@ -22,7 +22,7 @@ class CancelForm(forms.Form):
 
     reason_category = forms.ChoiceField(
         label="Why", choices=[(c.value, c.label) for c in ReasonCategory], initial=ReasonCategory.STUCK,
-        required=False, widget=PlainSelect,
+        required=False, widget=forms.Select,
     )
     reason = forms.CharField(
         label="Reason (kept in the audit log)", min_length=3, max_length=500, strip=True,

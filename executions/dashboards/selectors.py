@@ -17,6 +17,7 @@ from executions.browse.selectors import ASSISTANTS, Ref, refs_resolve
 from executions.dashboards.io import ViewInvalid, view_to_query
 from executions.dashboards.models import WIDGETS_PER_DASHBOARD_MAX, Dashboard, SavedView, Widget, WidgetKind
 from executions.kodexa import Execution, ExecutionStatus, KodexaError
+from executions.roles import ROLE_PERMISSIONS
 from executions.upstream.cache import Cached, Read, ReadKind, read_many
 from executions.upstream.problems import UpstreamProblem, describe_upstream_error
 from executions.upstream.tenant import tenant_list_executions
@@ -31,14 +32,19 @@ User = AbstractBaseUser | AnonymousUser
 
 # --- visibility ---------------------------------------------------------------------------------------
 
+def _teams() -> QuerySet[Group]:
+    """Every group but the role groups: a role says what someone may do, not whom they work with."""
+    return Group.objects.exclude(name__in=ROLE_PERMISSIONS).order_by("name")
+
+
 def team_list(*, user: User) -> QuerySet[Group]:
-    """The teams (groups) a user belongs to."""
-    return Group.objects.filter(user=user).order_by("name") if user.is_authenticated else Group.objects.none()
+    """The teams (groups other than roles) a user belongs to."""
+    return _teams().filter(user=user) if user.is_authenticated else Group.objects.none()
 
 
 def team_list_for_dashboards(*, user: User) -> QuerySet[Group]:
     """Teams a user may create dashboards for: their own; any team for a superuser."""
-    return Group.objects.order_by("name") if user.is_superuser else team_list(user=user)
+    return _teams() if user.is_superuser else team_list(user=user)
 
 
 def saved_view_list_visible(*, user: User) -> QuerySet[SavedView]:

@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -74,14 +75,17 @@ class Policy:
     keep_for: float  # seconds a value is kept, to be shown (marked stale) while Kodexa fails
     shared: bool  # one read serves every viewer while fresh; otherwise each view asks Kodexa
     missing_for: float = 0.0  # seconds a 404 is remembered (0: not remembered)
+    # Seconds a process reuses a fresh value it has seen, without asking the shared cache: only for values that
+    # rarely change and that a page needs many of (a 50-row list shows a hundred names). 0: never.
+    local_for: float = 0.0
 
 
 POLICIES: Mapping[ReadKind, Policy] = {
     ReadKind.EXECUTION_PAGE: Policy(fresh_for=0, keep_for=DAY, shared=False),
     ReadKind.EXECUTION: Policy(fresh_for=0, keep_for=DAY, shared=False),
-    ReadKind.ASSISTANTS: Policy(fresh_for=300, keep_for=DAY, shared=True),
-    ReadKind.ASSISTANT_NAME: Policy(fresh_for=600, keep_for=DAY, shared=True, missing_for=60),
-    ReadKind.FAMILY_PATH: Policy(fresh_for=600, keep_for=DAY, shared=True, missing_for=60),
+    ReadKind.ASSISTANTS: Policy(fresh_for=300, keep_for=DAY, shared=True, local_for=30),
+    ReadKind.ASSISTANT_NAME: Policy(fresh_for=600, keep_for=DAY, shared=True, missing_for=60, local_for=30),
+    ReadKind.FAMILY_PATH: Policy(fresh_for=600, keep_for=DAY, shared=True, missing_for=60, local_for=30),
     ReadKind.WIDGET: Policy(fresh_for=30, keep_for=DAY, shared=True),
     ReadKind.TENANT: Policy(fresh_for=DAY, keep_for=7 * DAY, shared=True),
 }
@@ -150,12 +154,51 @@ class _Entry:
     missing: bool = False
 
 
+class _Local:
+    """This process's copies of values whose policy has `local_for`: a bounded dict, no I/O, no pickling. Values
+    are immutable, so every caller may share one object."""
+
+    MAX_ENTRIES = 20_000  # a few MB at most: names are short strings
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # gunicorn's gthread workers read from many threads
+        self._entries: dict[str, tuple[float, _Entry]] = {}
+
+    def get(self, key: str) -> _Entry | None:
+        found = self._entries.get(key)  # a dict read is atomic; a stale tuple is only ever replaced whole
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, items: Mapping[str, _Entry], local_for: float) -> None:
+        until = time.monotonic() + local_for
+        with self._lock:
+            if len(self._entries) + len(items) > self.MAX_ENTRIES:
+                self._entries.clear()  # crude, and rare: every entry is re-read from the shared cache once
+            self._entries.update((key, (until, entry)) for key, entry in items.items())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_local = _Local()
+
+
+def forget_local_copies() -> None:
+    """Forget this process's copies (tests do, along with clearing the shared cache)."""
+    _local.clear()
+
+
+# One encoder for every key: json.dumps() with options builds a new one per call, and a list page makes a hundred.
+_KEY_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
 def cache_key(kind: ReadKind, params: Mapping[str, object]) -> str:
     """Same kind and parameters, same key, on every host. The Kodexa URL is part of it, so two panels sharing
     one Redis never mix their tenants' data."""
-    payload = json.dumps({"kind": str(kind), "base": settings.KODEXA_URL, "params": params}, sort_keys=True,
-                         default=str, separators=(",", ":"))
-    return f"{KEY_PREFIX}:{kind}:{hashlib.sha256(payload.encode()).hexdigest()[:40]}"
+    payload = _KEY_JSON.encode([settings.KODEXA_URL, params])
+    return f"{KEY_PREFIX}:{kind}:{hashlib.blake2b(payload.encode(), digest_size=20).hexdigest()}"
 
 
 def read(kind: ReadKind, params: Mapping[str, object], fetch: Callable[[], T], *,
@@ -175,8 +218,15 @@ def read_many(reads: Sequence[Read[Any]], *, offline: bool = False,
     `offline` asks Kodexa for nothing (the page already knows Kodexa is failing): what the cache holds is
     served, however old, and the rest fail. `meanwhile` runs in the caller's thread while Kodexa answers."""
     keys = [r.key for r in reads]
-    found = cache.get_many(keys + [f"{k}:fail" for k, r in zip(keys, reads, strict=True) if r.policy.shared])
     now = wall_clock()
+    local = {key: entry for key, r in zip(keys, reads, strict=True)
+             if r.policy.local_for and (entry := _local.get(key)) is not None and _fresh(entry, r, now)}
+    # A live read's kept copy is looked at only if Kodexa fails: loading it (a whole page of executions) on every
+    # view would cost more than the page.
+    wanted = [k for k, r in zip(keys, reads, strict=True) if k not in local and (r.policy.shared or offline)]
+    found = cache.get_many(wanted + [f"{k}:fail" for k in wanted]) if wanted else {}
+    _keep_local(reads, keys, found)
+    found.update(local)
     results: list[Cached[Any] | BaseException | None] = [None] * len(reads)
     tasks: dict[int, Callable[[], Cached[Any]]] = {}
     for index, (read_, key) in enumerate(zip(reads, keys, strict=True)):
@@ -202,8 +252,19 @@ def read_many(reads: Sequence[Read[Any]], *, offline: bool = False,
 def store_many(kind: ReadKind, values_by_id: Mapping[str, Any]) -> None:
     """Keep values learnt from another read (names from the assistant list) as if read on their own by id."""
     now = wall_clock()
+    policy = POLICIES[kind]
     entries = {cache_key(kind, {"id": key}): _Entry(value, now) for key, value in values_by_id.items()}
-    cache.set_many(entries, timeout=int(POLICIES[kind].keep_for))
+    cache.set_many(entries, timeout=int(policy.keep_for))
+    if policy.local_for:
+        _local.put(entries, policy.local_for)
+
+
+def _keep_local(reads: Sequence[Read[Any]], keys: Sequence[str], found: Mapping[str, object]) -> None:
+    """Values that came from the shared cache, kept in this process where their policy says so."""
+    for read_, key in zip(reads, keys, strict=True):
+        entry = _entry(found.get(key))
+        if read_.policy.local_for and entry is not None:
+            _local.put({key: entry}, read_.policy.local_for)
 
 
 def _entry(value: object) -> _Entry | None:
@@ -257,8 +318,11 @@ def _kept(key: str) -> _Entry | None:
 
 def _store(read_: Read[T], key: str, value: T, *, missing: bool = False) -> Cached[T]:
     fetched_at = wall_clock()
+    entry = _Entry(value, fetched_at, missing)
+    if read_.policy.local_for:
+        _local.put({key: entry}, read_.policy.local_for)
     try:
-        cache.set(key, _Entry(value, fetched_at, missing), timeout=int(read_.policy.keep_for))
+        cache.set(key, entry, timeout=int(read_.policy.keep_for))
     except Exception:  # a value that will not pickle (absurdly deep JSON), a cache that is down: the read stands
         logger.warning("could not keep a value read from Kodexa", extra={"read_kind": str(read_.kind)}, exc_info=True)
     return Cached(value, fetched_at, read_.freshness, now=fetched_at, missing=missing)

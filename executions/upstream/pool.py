@@ -10,7 +10,6 @@ built a new cache client with a new connection pool and a new Redis connection, 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
@@ -25,7 +24,6 @@ READ_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix=f"{_THREAD_PRE
 # Cancels get their own, smaller pool: a bulk cancel of 100 must neither starve page reads nor hit Kodexa
 # with 100 simultaneous PUTs.
 CANCEL_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"{_THREAD_PREFIX}cancel")
-HEAD_START = 0.005  # at most this long for busy pools to start the tasks before `meanwhile` runs anyway
 
 
 def submit(fn: Callable[[], T], *, pool: ThreadPoolExecutor = READ_POOL) -> Future[T]:
@@ -52,18 +50,8 @@ def run_parallel(tasks: Iterable[Callable[[], T]], *, pool: ThreadPoolExecutor =
         if meanwhile is not None:
             meanwhile()
         return [_call(task) for task in tasks]
-    if meanwhile is None:
-        futures = [submit(task, pool=pool) for task in tasks]
-    else:
-        # Let the tasks put their requests on the wire before the caller's own work takes the GIL: a thread
-        # that asks for the GIL can wait a whole switch interval (5 ms) for it, and the upstream calls would
-        # leave that much later. A task holds the GIL from its start until its first socket call.
-        tasks = list(tasks)
-        starts = [threading.Event() for _ in tasks]
-        futures = [submit(_announced(task, start), pool=pool) for task, start in zip(tasks, starts, strict=True)]
-        give_up = time.monotonic() + HEAD_START
-        for start in starts:
-            start.wait(max(0.0, give_up - time.monotonic()))
+    futures = [submit(task, pool=pool) for task in tasks]
+    if meanwhile is not None:
         meanwhile()
     results: list[T | BaseException] = []
     for future in futures:
@@ -72,14 +60,6 @@ def run_parallel(tasks: Iterable[Callable[[], T]], *, pool: ThreadPoolExecutor =
         except Exception as exc:  # handed back to the caller, which decides per task
             results.append(exc)
     return results
-
-
-def _announced(task: Callable[[], T], start: threading.Event) -> Callable[[], T]:
-    def run() -> T:
-        start.set()
-        return task()
-
-    return run
 
 
 def _call(task: Callable[[], T]) -> T | BaseException:

@@ -8,8 +8,8 @@ from tests.helpers import sim_execution
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_filter_the_list_and_share_the_link(page, live_server, kodexa, viewer, login, console_errors):
-    login("viewer", "viewer-pass-123")
+def test_filter_the_list_and_share_the_link(page, live_server, kodexa, bob, login, console_errors):
+    login("bob", "bob-pass-123")
     page.goto(f"{live_server.url}/executions/")
     page.get_by_label("Failed", exact=True).check()
     page.get_by_label("Sort").select_option("createdOn,asc")
@@ -24,9 +24,9 @@ def test_filter_the_list_and_share_the_link(page, live_server, kodexa, viewer, l
     assert console_errors == []
 
 
-def test_a_running_execution_progresses_without_a_reload(page, live_server, kodexa, viewer, login, console_errors):
+def test_a_running_execution_progresses_without_a_reload(page, live_server, kodexa, bob, login, console_errors):
     execution = kodexa.control.add_execution(status="RUNNING", description="watch me run")
-    login("viewer", "viewer-pass-123")
+    login("bob", "bob-pass-123")
     page.goto(f"{live_server.url}/executions/?q=watch+me+run")
     page.get_by_role("link", name=execution["id"][:8]).click()
     expect(page).to_have_url(re.compile(execution["id"]))
@@ -43,9 +43,9 @@ def test_a_running_execution_progresses_without_a_reload(page, live_server, kode
     assert console_errors == []
 
 
-def test_follow_a_parent_link(page, live_server, kodexa, viewer, login):
+def test_follow_a_parent_link(page, live_server, kodexa, bob, login):
     child = sim_execution(kodexa, "parentExecutionId>'0'")
-    login("viewer", "viewer-pass-123")
+    login("bob", "bob-pass-123")
     page.goto(f"{live_server.url}/executions/{child['id']}/")
     page.locator("[data-parent-link]").click()
     expect(page).to_have_url(re.compile(child["parentExecutionId"]))
@@ -53,11 +53,11 @@ def test_follow_a_parent_link(page, live_server, kodexa, viewer, login):
 
 
 @pytest.mark.browser_context_args(timezone_id="Asia/Kolkata", locale="en-GB")
-def test_times_are_in_the_viewers_timezone_with_utc_on_hover(page, live_server, kodexa, viewer, login):
+def test_times_are_in_the_viewers_timezone_with_utc_on_hover(page, live_server, kodexa, bob, login):
     """UTC+05:30: no whole-hour offset, so a time that was merely relabelled could not pass."""
     execution = kodexa.control.add_execution(status="SUCCEEDED", createdOn="2026-03-04T10:00:00Z",
                                              _sim={"lifecycle": False})
-    login("viewer", "viewer-pass-123")
+    login("bob", "bob-pass-123")
     page.goto(f"{live_server.url}/executions/{execution['id']}/")
     created = page.locator('time[datetime="2026-03-04T10:00:00Z"][data-local]').first
     expect(created).to_contain_text("15:30:00")
@@ -68,9 +68,9 @@ def test_times_are_in_the_viewers_timezone_with_utc_on_hover(page, live_server, 
     expect(relative).to_have_attribute("title", re.compile(r"15:30:00.*\(2026-03-04 10:00:00 UTC\)"))
 
 
-def test_live_refresh_pauses_while_the_tab_is_hidden(page, live_server, kodexa, viewer, login):
+def test_live_refresh_pauses_while_the_tab_is_hidden(page, live_server, kodexa, bob, login):
     execution = kodexa.control.add_execution(status="RUNNING", description="watched in the background")
-    login("viewer", "viewer-pass-123")
+    login("bob", "bob-pass-123")
     polls: list[str] = []
     page.on("request", lambda request: polls.append(request.url) if "part=live" in request.url else None)
     page.goto(f"{live_server.url}/executions/{execution['id']}/")

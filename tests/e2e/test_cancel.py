@@ -6,11 +6,11 @@ from playwright.sync_api import expect
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_operator_cancels_with_a_reason_and_watches_it_stop(page, live_server, kodexa, operator, auditor, login,
+def test_operator_cancels_with_a_reason_and_watches_it_stop(page, live_server, kodexa, alice, charlie, login,
                                                             console_errors):
     kodexa.control.configure(cancel_delay_ms=4000)
     execution = kodexa.control.add_execution(status="RUNNING", description="Runaway invoice batch")
-    login("operator", "operator-pass-123")
+    login("alice", "alice-pass-123")
     page.goto(f"{live_server.url}/executions/{execution['id']}/")
     expect(page.get_by_test_id("status")).to_contain_text("Running")
 
@@ -29,17 +29,17 @@ def test_operator_cancels_with_a_reason_and_watches_it_stop(page, live_server, k
     assert console_errors == []
 
     page.get_by_role("button", name="Log out").click()
-    login("auditor", "auditor-pass-123")
+    login("charlie", "charlie-pass-123")
     page.goto(f"{live_server.url}/audit/?execution_id={execution['id']}")
     events = page.get_by_test_id("audit-events")
     expect(events).to_contain_text("Cancel requested")
     expect(events).to_contain_text("Cancel succeeded")
-    expect(events).to_contain_text("operator")
+    expect(events).to_contain_text("alice")
 
 
-def test_user_without_permission_sees_no_cancel_button(page, live_server, kodexa, viewer, login):
+def test_user_without_permission_sees_no_cancel_button(page, live_server, kodexa, bob, login):
     execution = kodexa.control.add_execution(status="RUNNING")
-    login("viewer", "viewer-pass-123")
+    login("bob", "bob-pass-123")
     page.goto(f"{live_server.url}/executions/{execution['id']}/")
     expect(page.get_by_test_id("status")).to_contain_text("Running")
     expect(page.get_by_text("Cancel execution…")).to_have_count(0)
@@ -47,9 +47,9 @@ def test_user_without_permission_sees_no_cancel_button(page, live_server, kodexa
     expect(page.get_by_test_id("bulk-cancel")).to_have_count(0)
 
 
-def test_bulk_cancel_from_the_list(page, live_server, kodexa, operator, login, console_errors):
+def test_bulk_cancel_from_the_list(page, live_server, kodexa, alice, login, console_errors):
     ids = [kodexa.control.add_execution(status="RUNNING", description=f"bulk target {i}")["id"] for i in range(2)]
-    login("operator", "operator-pass-123")
+    login("alice", "alice-pass-123")
     page.goto(f"{live_server.url}/executions/?q=bulk+target")
     for execution_id in ids:
         page.locator(f"input[name=ids][value='{execution_id}']").check()

@@ -3,26 +3,17 @@
 import re
 
 import pytest
-from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def cast(django_user_model):  # type: ignore[no-untyped-def]
-    team = Group.objects.create(name="Support EU")
-    for name in ("alice", "bob"):
-        django_user_model.objects.create_user(name, password=f"{name}-pass-123").groups.add(team)
-    django_user_model.objects.create_user("mallory", password="mallory-pass-123")
-    return team
 
 
 def _logout(page) -> None:  # type: ignore[no-untyped-def]
     page.locator("header.app-header").get_by_role("button", name="Log out").click()
 
 
-def test_save_a_view_build_a_dashboard_and_share_it(page, live_server, kodexa, cast, login, console_errors):
+def test_save_a_view_build_a_dashboard_and_share_it(page, live_server, kodexa, alice, bob, charlie, login,
+                                                     console_errors):
     login("alice", "alice-pass-123")
     # No dashboard yet: home is the execution list.
     expect(page).to_have_url(re.compile(r"/executions/"))
@@ -35,6 +26,8 @@ def test_save_a_view_build_a_dashboard_and_share_it(page, live_server, kodexa, c
 
     page.locator("header.app-header").get_by_role("link", name="Dashboards").click()
     page.get_by_label("Name").fill("Support board")
+    # Role groups are groups too: alice, an Operator, picks her support team among her teams.
+    page.get_by_label("Team").select_option(label="Support EU")
     page.get_by_label("Refresh every (seconds)").fill("20")
     page.get_by_role("button", name="Create dashboard").click()
     expect(page).to_have_url(re.compile(r"/dashboards/\d+/edit/"))
@@ -70,7 +63,7 @@ def test_save_a_view_build_a_dashboard_and_share_it(page, live_server, kodexa, c
 
     assert console_errors == []
 
-    login("mallory", "mallory-pass-123")
+    login("charlie", "charlie-pass-123")
     response = page.goto(dashboard_url)
     assert response is not None and response.status == 404
     expect(page.get_by_text("Support board")).to_have_count(0)

@@ -10,12 +10,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SERIOUS = {"serious", "critical"}
 
 
-@pytest.fixture
-def superuser(django_user_model, roles):  # type: ignore[no-untyped-def]
-    return django_user_model.objects.create_superuser("root", password="root-pass-123")
-
-
-def test_main_pages_are_clean_in_light_and_dark(page, live_server, kodexa, superuser, login, console_errors):
+def test_main_pages_are_clean_in_light_and_dark(page, live_server, kodexa, admin, login, console_errors):
     from django.contrib.auth.models import Group
 
     from executions.dashboards.models import Dashboard, Widget
@@ -30,7 +25,7 @@ def test_main_pages_are_clean_in_light_and_dark(page, live_server, kodexa, super
     problems: dict[str, list[str]] = {}
     pages = ["/", "/executions/", "/executions/?status=RUNNING&live=1", f"/executions/{running}/",
              f"/executions/{failed}/", "/audit/", "/dashboards/", f"/dashboards/{board.pk}/edit/", "/views/"]
-    login("root", "root-pass-123")
+    login("admin", "admin-pass-123")
     for theme in ("light", "dark"):
         page.emulate_media(color_scheme=theme)
         for path in ["/accounts/login/", *pages] if theme == "light" else pages:
@@ -44,6 +39,6 @@ def test_main_pages_are_clean_in_light_and_dark(page, live_server, kodexa, super
             if serious:
                 problems[f"{theme} {path}"] = serious
             if path == "/accounts/login/":
-                login("root", "root-pass-123")
+                login("admin", "admin-pass-123")
     assert problems == {}
     assert console_errors == [], "console errors or CSP violations: " + "; ".join(console_errors)

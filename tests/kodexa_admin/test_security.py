@@ -10,7 +10,6 @@ from urllib.parse import quote
 import pytest
 import time_machine
 from django.conf import settings as django_settings
-from django.contrib.auth.models import Group
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -26,23 +25,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def root(django_user_model, roles):  # type: ignore[no-untyped-def]
-    return django_user_model.objects.create_superuser("root", password="root-pass-123")
-
-
-@pytest.fixture
-def admin_client_logged(root):  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(root)
-    return client
-
-
-@pytest.fixture
-def board(root) -> Dashboard:  # type: ignore[no-untyped-def]
+def board(admin, team) -> Dashboard:  # type: ignore[no-untyped-def]
     """A dashboard owned by a team the logged-in user belongs to."""
-    team = Group.objects.create(name="Support EU")
-    root.groups.add(team)
-    dashboard = Dashboard.objects.create(name="Invoices on fire", team=team, refresh_seconds=30, created_by=root)
+    admin.groups.add(team)
+    dashboard = Dashboard.objects.create(name="Invoices on fire", team=team, refresh_seconds=30, created_by=admin)
     Widget.objects.create(dashboard=dashboard, position=0, title="Running now", kind="count",
                           view={"status": ["RUNNING"]})
     return dashboard
@@ -61,11 +47,11 @@ def _pages(kodexa, board: Dashboard) -> list[str]:  # type: ignore[no-untyped-de
     ]
 
 
-def _other_responses(kodexa, admin_client: Client, root) -> dict[str, HttpResponse]:  # type: ignore[no-untyped-def]
+def _other_responses(kodexa, admin_client: Client, admin) -> dict[str, HttpResponse]:  # type: ignore[no-untyped-def]
     """Pages a logged-in GET does not reach: anonymous, POST flows, a CSRF failure, a bad host, exports."""
     running = sim_execution(kodexa, "status:'RUNNING'")["id"]
     strict = Client(enforce_csrf_checks=True)
-    strict.force_login(root)
+    strict.force_login(admin)
     responses = {
         "login (anonymous)": Client().get(reverse("login")),
         "bulk-cancel confirm": admin_client.post(reverse("executions:bulk_cancel"), {"ids": [running]}),
@@ -96,19 +82,19 @@ def _assert_security_headers(response: HttpResponse, label: str) -> None:
     assert re.fullmatch(r"[A-Za-z0-9._-]{8,64}", response["X-Request-ID"]), label
 
 
-def test_every_page_sends_the_security_headers(admin_client_logged, kodexa, board, root):
+def test_every_page_sends_the_security_headers(admin_client, kodexa, board, admin):
     for url in _pages(kodexa, board):
-        response = admin_client_logged.get(url)
+        response = admin_client.get(url)
         assert response.status_code < 500, url
         _assert_security_headers(response, url)
-    for label, response in _other_responses(kodexa, admin_client_logged, root).items():
+    for label, response in _other_responses(kodexa, admin_client, admin).items():
         _assert_security_headers(response, label)
 
 
-def test_markup_is_csp_clean(admin_client_logged, kodexa, board, root):
+def test_markup_is_csp_clean(admin_client, kodexa, board, admin):
     """No inline style attributes or handlers; scripts come from our own static files or carry the nonce."""
-    pages = {url: admin_client_logged.get(url) for url in _pages(kodexa, board)}
-    for url, response in {**pages, **_other_responses(kodexa, admin_client_logged, root)}.items():
+    pages = {url: admin_client.get(url) for url in _pages(kodexa, board)}
+    for url, response in {**pages, **_other_responses(kodexa, admin_client, admin)}.items():
         if not response["Content-Type"].startswith("text/html") or url.startswith("/admin/"):
             continue
         html = response.content.decode()
@@ -121,12 +107,12 @@ def test_markup_is_csp_clean(admin_client_logged, kodexa, board, root):
         assert "hx-on" not in html, url
 
 
-def test_the_api_key_never_appears_in_pages_headers_or_logs(admin_client_logged, kodexa, board, caplog):
+def test_the_api_key_never_appears_in_pages_headers_or_logs(admin_client, kodexa, board, caplog):
     caplog.set_level(logging.DEBUG)
     pages = _pages(kodexa, board)
     kodexa.control.add_fault("GET /api/executions", status=500, times=1)  # an error page is walked too
     for url in pages:
-        response = admin_client_logged.get(url)
+        response = admin_client.get(url)
         assert kodexa.api_key not in response.content.decode(errors="replace"), url
         assert all(kodexa.api_key not in str(v) for v in response.headers.values()), url
     assert kodexa.api_key not in caplog.text
@@ -137,41 +123,41 @@ def test_session_lasts_one_shift_and_cookies_are_http_only():
     assert django_settings.SESSION_COOKIE_HTTPONLY and django_settings.CSRF_COOKIE_HTTPONLY
 
 
-def test_logout_is_post_only(viewer_client):
-    assert viewer_client.get(reverse("logout")).status_code == 405
+def test_logout_is_post_only(bob_client):
+    assert bob_client.get(reverse("logout")).status_code == 405
 
 
 class TestLoginThrottling:
     def _attempt(self, client: Client, password: str):  # type: ignore[no-untyped-def]
-        return client.post(reverse("login"), {"username": "viewer", "password": password},
+        return client.post(reverse("login"), {"username": "bob", "password": password},
                            REMOTE_ADDR="192.0.2.10")
 
-    def test_lockout_after_five_failures_then_cool_off(self, viewer):
+    def test_lockout_after_five_failures_then_cool_off(self, bob):
         client = Client()
         for _ in range(4):
             assert self._attempt(client, "wrong").status_code == 200
         assert self._attempt(client, "wrong").status_code == 429  # the fifth failure locks the pair
-        locked = self._attempt(client, "viewer-pass-123")
+        locked = self._attempt(client, "bob-pass-123")
         assert locked.status_code == 429 and "Too many failed sign-ins" in locked.content.decode()
         with time_machine.travel(timedelta(minutes=16)):
-            assert self._attempt(client, "viewer-pass-123").status_code == 302
+            assert self._attempt(client, "bob-pass-123").status_code == 302
 
-    def test_unknown_user_and_wrong_password_look_the_same(self, viewer):
-        wrong_password = Client().post(reverse("login"), {"username": "viewer", "password": "nope"})
+    def test_unknown_user_and_wrong_password_look_the_same(self, bob):
+        wrong_password = Client().post(reverse("login"), {"username": "bob", "password": "nope"})
         unknown_user = Client().post(reverse("login"), {"username": "nobody", "password": "nope"})
         strip = lambda r: re.sub(  # noqa: E731  (tokens, nonces and request ids differ per response)
             r'value="[^"]*"|request <code>[^<]*</code>|nonce="[^"]*"|"X-CSRFToken": "[^"]*"', "", r.content.decode())
         assert wrong_password.status_code == unknown_user.status_code == 200
-        assert strip(wrong_password).replace("viewer", "X") == strip(unknown_user).replace("nobody", "X")
+        assert strip(wrong_password).replace("bob", "X") == strip(unknown_user).replace("nobody", "X")
 
 
-def test_an_unexpected_error_is_a_plain_500_page_with_the_request_id(viewer, kodexa, monkeypatch):
+def test_an_unexpected_error_is_a_plain_500_page_with_the_request_id(bob, kodexa, monkeypatch):
     def explode(**kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("secret internals /srv/app/settings.py")
 
     monkeypatch.setattr("executions.browse.selectors.execution_list", explode)
     client = Client(raise_request_exception=False)
-    client.force_login(viewer)
+    client.force_login(bob)
     response = client.get(reverse("executions:list"))
     body = response.content.decode()
     assert response.status_code == 500
@@ -179,9 +165,9 @@ def test_an_unexpected_error_is_a_plain_500_page_with_the_request_id(viewer, kod
     assert "Traceback" not in body and "secret internals" not in body and kodexa.api_key not in body
 
 
-def test_a_csrf_failure_is_our_page_with_the_request_id_and_a_way_back(viewer):
+def test_a_csrf_failure_is_our_page_with_the_request_id_and_a_way_back(bob):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(viewer)
+    client.force_login(bob)
     form_page = "http://testserver/views/?from=the-form"
     response = client.post(reverse("dashboards:view_create"), {"name": "x", "params": ""},
                            headers={"Referer": form_page})
@@ -195,9 +181,9 @@ def test_a_csrf_failure_is_our_page_with_the_request_id_and_a_way_back(viewer):
     assert not SavedView.objects.exists()
 
 
-def test_the_csrf_page_links_back_only_to_this_site(viewer):
+def test_the_csrf_page_links_back_only_to_this_site(bob):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(viewer)
+    client.force_login(bob)
     response = client.post(reverse("dashboards:view_create"), headers={"Referer": "https://evil.example/phish"})
     assert response.status_code == 403 and "This form has expired" in response.content.decode()
     assert "evil.example" not in response.content.decode()
@@ -253,9 +239,9 @@ def test_every_url_needs_a_login_unless_it_is_explicitly_public(client):
             assert response["Location"] in {f"{login}?next={quote(url)}" for login in logins}, (name, url)
 
 
-def test_a_session_older_than_one_shift_is_no_longer_accepted(viewer):
+def test_a_session_older_than_one_shift_is_no_longer_accepted(bob):
     client = Client()
-    assert client.post(reverse("login"), {"username": "viewer", "password": "viewer-pass-123"}).status_code == 302
+    assert client.post(reverse("login"), {"username": "bob", "password": "bob-pass-123"}).status_code == 302
     page = reverse("dashboards:views")
     with time_machine.travel(timedelta(hours=8, minutes=-1)):
         assert client.get(page).status_code == 200  # still the same shift

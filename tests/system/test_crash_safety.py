@@ -24,15 +24,15 @@ def _wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-unty
         time.sleep(0.05)
 
 
-def test_killing_a_worker_mid_cancel_leaves_the_request_and_reconcile_completes_it(kodexa, operator):
-    usable_in_production(operator, "operator-pass-123")
+def test_killing_a_worker_mid_cancel_leaves_the_request_and_reconcile_completes_it(kodexa, alice):
+    usable_in_production(alice, "alice-pass-123")
     execution = kodexa.control.add_execution(status="RUNNING", _sim={"lifecycle": False})["id"]
     # Kodexa takes its time answering this cancel: long enough to kill the worker while it waits.
     kodexa.control.add_fault("PUT /api/executions/*/cancel", mode="timeout", delay_ms=8000)
     server = PanelServer(database_url=shared_database_url(), cache_url=redis_url() or "locmemcache://crash",
-                         kodexa_url=kodexa.url, api_key=kodexa.api_key, workers=1, threads=2)
-    try:
-        user = Browserless(server.url, "operator", "operator-pass-123")
+                         kodexa_url=kodexa.url, api_key=kodexa.api_key, env={"KODEXA_READ_TIMEOUT": "30"})
+    with server.start(workers=1, threads=2):
+        user = Browserless(server.url, "alice", "alice-pass-123")
         outcome: dict[str, object] = {}
         thread = threading.Thread(target=lambda: outcome.update(response=_swallow(user.cancel, execution)))
         thread.start()
@@ -42,12 +42,10 @@ def test_killing_a_worker_mid_cancel_leaves_the_request_and_reconcile_completes_
         (worker,) = server.worker_pids()
         os.kill(worker, signal.SIGKILL)
         thread.join(timeout=30)
-    finally:
-        server.stop()
 
     events = list(AuditEvent.objects.filter(execution_id=execution).order_by("id"))
     assert [e.action for e in events] == [AuditAction.CANCEL_REQUESTED], "the outcome was never written"
-    assert events[0].actor_username == "operator" and events[0].status_before == "RUNNING"
+    assert events[0].actor_username == "alice" and events[0].status_before == "RUNNING"
 
     out = StringIO()
     call_command("audit_reconcile", "--older-than", "0", stdout=out)

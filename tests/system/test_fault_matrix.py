@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass, field
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from executions.audit.models import AuditEvent
@@ -190,12 +189,10 @@ def _widget_problems(body: str) -> list[tuple[str, str]]:
         body, re.S)]
 
 
-def _make_dashboard(client, operator):  # type: ignore[no-untyped-def]
-    team = Group.objects.create(name="Support")
-    operator.groups.add(team)
-    dashboard = dashboard_create(user=operator, name="Watch", team=team)
+def _make_dashboard(client, alice, team):  # type: ignore[no-untyped-def]
+    dashboard = dashboard_create(user=alice, name="Watch", team=team)
     widget_add(dashboard=dashboard, title="Running", kind="count", query=ExecutionQuery())
-    client.force_login(operator)
+    client.force_login(alice)
     return dashboard
 
 
@@ -214,10 +211,10 @@ def _nothing_seen_elsewhere():  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=IDS)
-def test_list(viewer_client, kodexa, fast_budget, other_host, fault):
+def test_list(bob_client, kodexa, fast_budget, other_host, fault):
     # A cold panel: no last good copy of the list to fall back on, so the page must show the error itself.
     _inject(kodexa, fault, "GET /api/executions", other_host)
-    response = _timed(lambda: viewer_client.get(reverse("executions:list")))
+    response = _timed(lambda: bob_client.get(reverse("executions:list")))
     body = _assert_clean(response, kodexa)
     expected = 502 if fault.name == "404" else fault.read_status  # a missing list route is a wrong URL
     assert response.status_code == expected, body[-2000:]
@@ -233,10 +230,10 @@ def test_list(viewer_client, kodexa, fast_budget, other_host, fault):
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=IDS)
-def test_detail(viewer_client, kodexa, fast_budget, other_host, fault):
+def test_detail(bob_client, kodexa, fast_budget, other_host, fault):
     execution = kodexa.control.add_execution(status="RUNNING")["id"]  # never shown yet: no last good copy
     _inject(kodexa, fault, "GET /api/executions/*", other_host)
-    response = _timed(lambda: viewer_client.get(reverse("executions:detail", args=[execution])))
+    response = _timed(lambda: bob_client.get(reverse("executions:detail", args=[execution])))
     body = _assert_clean(response, kodexa)
     assert response.status_code == fault.read_status, body[-2000:]
     assert fault.read_text in body and 'class="app-header"' in body
@@ -246,10 +243,10 @@ def test_detail(viewer_client, kodexa, fast_budget, other_host, fault):
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=IDS)
-def test_cancel(operator_client, kodexa, fast_budget, other_host, fault):
+def test_cancel(alice_client, kodexa, fast_budget, other_host, fault):
     execution = kodexa.control.add_execution(status="RUNNING", _sim={"lifecycle": False})["id"]
     _inject(kodexa, fault, "PUT /api/executions/*/cancel", other_host)
-    response = _timed(lambda: _cancel(operator_client, execution, f"fault {fault.name}"))
+    response = _timed(lambda: _cancel(alice_client, execution, f"fault {fault.name}"))
     _assert_clean(response, kodexa)
     assert response.status_code == 302
     events = _audit(execution)
@@ -260,7 +257,7 @@ def test_cancel(operator_client, kodexa, fast_budget, other_host, fault):
     if fault.spec.get("mode", "status") in ("status", "html") and fault.spec["status"] >= 300:
         assert outcome.upstream_status == fault.spec["status"]
     assert kodexa.control.calls()["by_route"][PUT_ROUTE] == 1  # never re-sent
-    body = _follow(operator_client, response, execution, kodexa)
+    body = _follow(alice_client, response, execution, kodexa)
     _assert_flash(body, "error" if fault.cancel_outcome == "failed" else "warning", fault.cancel_message)
     assert kodexa.control.calls()["by_route"][PUT_ROUTE] == 1  # showing the result sends nothing
     _assert_not_forwarded(kodexa)
@@ -288,11 +285,11 @@ PRE_READ_FAULTS = [  # (fault on GET /api/executions/{id} before the PUT, flash 
 
 
 @pytest.mark.parametrize(("fault", "message", "upstream_status"), PRE_READ_FAULTS)
-def test_cancel_pre_read(operator_client, kodexa, fast_budget, other_host, fault, message, upstream_status):
+def test_cancel_pre_read(alice_client, kodexa, fast_budget, other_host, fault, message, upstream_status):
     """The cancel re-reads the execution first; when that read fails, nothing is sent and the attempt fails."""
     execution = kodexa.control.add_execution(status="RUNNING", _sim={"lifecycle": False})["id"]
     _inject(kodexa, fault, "GET /api/executions/*", other_host)
-    response = _timed(lambda: _cancel(operator_client, execution, f"pre-read fault {fault.name}"))
+    response = _timed(lambda: _cancel(alice_client, execution, f"pre-read fault {fault.name}"))
     _assert_clean(response, kodexa)
     calls = kodexa.control.calls()["by_route"]
     assert calls.get(GET_ROUTE, 0) >= 1, calls  # the fault was met
@@ -306,15 +303,15 @@ def test_cancel_pre_read(operator_client, kodexa, fast_budget, other_host, fault
     assert failed.error.startswith("Kodexa") and kodexa.api_key not in failed.error
     assert failed.details["message"] == message
     kodexa.control.clear_faults()  # Kodexa is back: the detail page the redirect leads to renders normally
-    body = _follow(operator_client, response, execution, kodexa)
+    body = _follow(alice_client, response, execution, kodexa)
     _assert_flash(body, "error", message)
     assert kodexa.control.calls()["by_route"].get(PUT_ROUTE, 0) == 0
     _assert_not_forwarded(kodexa)
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=IDS)
-def test_dashboard(client, operator, kodexa, fast_budget, other_host, fault):
-    dashboard = _make_dashboard(client, operator)
+def test_dashboard(client, alice, team, kodexa, fast_budget, other_host, fault):
+    dashboard = _make_dashboard(client, alice, team)
     _inject(kodexa, fault, "GET /api/executions", other_host)
     response = _timed(lambda: client.get(reverse("dashboards:detail", args=[dashboard.pk])))
     body = _assert_clean(response, kodexa)
@@ -392,12 +389,12 @@ def _assert_connect_timeouts(caplog, *, page: bool) -> None:  # type: ignore[no-
 
 
 @pytest.mark.parametrize("path", ["list", "detail", "cancel", "dashboard"])
-def test_connect_timeout(client, operator, kodexa, fast_budget, settings, blackhole, caplog, path):
+def test_connect_timeout(client, alice, team, kodexa, fast_budget, settings, blackhole, caplog, path):
     """Every path gives up within its budget, answers with the exact "unreachable" outcome, and stays clean."""
     settings.KODEXA_CONNECT_TIMEOUT = CONNECT_TIMEOUT
     settings.KODEXA_TOTAL_TIMEOUT = CONNECT_TOTAL
     execution = kodexa.control.add_execution(status="RUNNING", _sim={"lifecycle": False})["id"]
-    dashboard = _make_dashboard(client, operator)  # the operator may view, cancel and see the dashboard
+    dashboard = _make_dashboard(client, alice, team)  # alice may view, cancel and see the dashboard
     caplog.set_level(logging.WARNING, logger="urllib3")
     caplog.set_level(logging.INFO, logger="executions")  # last: it also sets the capturing handler's level
     settings.KODEXA_URL = blackhole
@@ -470,7 +467,7 @@ def _leaked(key: str, text: str, width: int = 8) -> list[str]:
 
 @pytest.mark.parametrize("echo", KEY_ECHO_NAMES)
 @pytest.mark.parametrize("status", [400, 401, 500])
-def test_key_echo_reaches_no_page_header_log_or_audit_record(client, operator, auditor, kodexa, fast_budget, echo,
+def test_key_echo_reaches_no_page_header_log_or_audit_record(client, alice, charlie, kodexa, fast_budget, echo,
                                                             status):
     key = kodexa.api_key
     body, headers = _key_echoes(key)[echo]
@@ -479,12 +476,12 @@ def test_key_echo_reaches_no_page_header_log_or_audit_record(client, operator, a
     kodexa.control.add_fault("GET /api/executions", times=-1, status=status, body=body, headers=headers)
     texts: list[str] = []
     with json_log(logging.DEBUG) as log:
-        client.force_login(operator)
+        client.force_login(alice)
         cancel = _cancel(client, execution, "the key must not come back")
         texts.append(_follow(client, cancel, execution, kodexa))
         listing = client.get(reverse("executions:list"))
         texts.append(_assert_clean(listing, kodexa))
-        client.force_login(auditor)
+        client.force_login(charlie)
         for name in ("audit:list", "audit:export_csv", "audit:export_json"):
             response = client.get(reverse(name), {"execution_id": execution})
             assert response.status_code == 200

@@ -35,18 +35,19 @@ def _raw(sql: str, params: list | None = None) -> None:  # type: ignore[type-arg
         cursor.execute(sql, params or [])
 
 
-def test_events_link_into_a_chain(operator):
-    first, second, third = _append(3, actor=operator)
+def test_events_link_into_a_chain(alice):
+    first, second, third = _append(3, actor=alice)
     assert first.prev_hash == GENESIS_HASH
     assert second.prev_hash == first.hash and third.prev_hash == second.hash
     assert len({first.hash, second.hash, third.hash}) == 3
     report = audit_chain_verify()
     assert report.ok and report.checked == 3 and report.head == third.hash
-    assert first.actor_username == "operator"
+    assert first.actor_username == "alice"
 
 
 def test_deleting_a_user_keeps_their_events_intact(django_user_model):
     """The events outlive the account: no UPDATE (the triggers would refuse it), the hash still holds."""
+    # An ad-hoc user, not one of the cast: this test is about deleting a user.
     user = django_user_model.objects.create_user("leaver", password="leaver-pass-123")
     (event,) = _append(1, actor=user)
     user.delete()

@@ -77,10 +77,10 @@ def test_audit_verify_refuses_a_head_that_is_not_a_hash(head):
         call_command("audit_verify", "--head", head)
 
 
-def test_audit_verify_checks_an_export_file(tmp_path, auditor_client):
+def test_audit_verify_checks_an_export_file(tmp_path, charlie_client):
     for i in range(3):
         audit_event_append(action=AuditAction.CANCEL_DENIED, execution_id=f"e{i}")
-    document = json.loads(b"".join(auditor_client.get("/audit/export.json").streaming_content))
+    document = json.loads(b"".join(charlie_client.get("/audit/export.json").streaming_content))
     good = tmp_path / "export.json"
     good.write_text(json.dumps(document))
     out = StringIO()
@@ -94,12 +94,12 @@ def test_audit_verify_checks_an_export_file(tmp_path, auditor_client):
         call_command("audit_verify", "--file", str(bad))
 
 
-def test_audit_reconcile_completes_open_requests(kodexa, operator):
+def test_audit_reconcile_completes_open_requests(kodexa, alice):
     running = kodexa.control.add_execution(status="RUNNING")["id"]
     cancelled = kodexa.control.add_execution(status="CANCELLED")["id"]
     missing = "0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c77"
     for execution_id in (running, cancelled, missing):
-        audit_event_append(action=AuditAction.CANCEL_REQUESTED, actor=operator, execution_id=execution_id,
+        audit_event_append(action=AuditAction.CANCEL_REQUESTED, actor=alice, execution_id=execution_id,
                            reason="process died after this")
     out = StringIO()
     call_command("audit_reconcile", "--older-than", "0", stdout=out)
@@ -114,8 +114,8 @@ def test_audit_reconcile_completes_open_requests(kodexa, operator):
     assert "0 open cancel request(s)" in again.getvalue()
 
 
-def test_audit_reconcile_leaves_recent_requests_alone(kodexa, operator):
-    audit_event_append(action=AuditAction.CANCEL_REQUESTED, actor=operator, execution_id="x", reason="in flight")
+def test_audit_reconcile_leaves_recent_requests_alone(kodexa, alice):
+    audit_event_append(action=AuditAction.CANCEL_REQUESTED, actor=alice, execution_id="x", reason="in flight")
     out = StringIO()
     call_command("audit_reconcile", stdout=out)
     assert "0 open cancel request(s)" in out.getvalue()

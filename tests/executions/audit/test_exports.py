@@ -40,8 +40,8 @@ def _verify(tmp_path: Path, document: object) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
-def test_the_export_says_what_it_holds(auditor_client, history):
-    document = _export(auditor_client, execution_id=EXEC_A)
+def test_the_export_says_what_it_holds(charlie_client, history):
+    document = _export(charlie_client, execution_id=EXEC_A)
     assert document["format"] == "kodexa-admin-audit-export/2"
     assert document["filters"] == {"execution_id": EXEC_A}
     ids = [e["id"] for e in document["events"]]
@@ -51,14 +51,14 @@ def test_the_export_says_what_it_holds(auditor_client, history):
     assert len(summary["signature"]) == 64
 
 
-def test_an_untouched_export_verifies_without_warnings(tmp_path, auditor_client, history):
+def test_an_untouched_export_verifies_without_warnings(tmp_path, charlie_client, history):
     for filters in ({}, {"execution_id": EXEC_A}):
-        out, err = _verify(tmp_path, _export(auditor_client, **filters))
+        out, err = _verify(tmp_path, _export(charlie_client, **filters))
         assert "audit chain intact" in out and err == ""
 
 
-def test_a_row_deleted_from_an_unfiltered_export_is_named(tmp_path, auditor_client, history):
-    document = _export(auditor_client)
+def test_a_row_deleted_from_an_unfiltered_export_is_named(tmp_path, charlie_client, history):
+    document = _export(charlie_client)
     events = document["events"]
     before, removed, after = events[2], events.pop(3), events[3]
     with pytest.raises(CommandError, match=f"broken at event {after['id']}") as failure:
@@ -67,28 +67,28 @@ def test_a_row_deleted_from_an_unfiltered_export_is_named(tmp_path, auditor_clie
     assert removed["id"] not in [e["id"] for e in events]
 
 
-def test_the_first_row_deleted_from_an_unfiltered_export_is_noticed(tmp_path, auditor_client, history):
-    document = _export(auditor_client)
+def test_the_first_row_deleted_from_an_unfiltered_export_is_noticed(tmp_path, charlie_client, history):
+    document = _export(charlie_client)
     del document["events"][0]
     with pytest.raises(CommandError, match=f"broken at event {document['events'][0]['id']}"):
         _verify(tmp_path, document)
 
 
-def test_a_row_deleted_from_the_middle_of_a_filtered_export_is_noticed(tmp_path, auditor_client, history):
-    document = _export(auditor_client, execution_id=EXEC_A)
+def test_a_row_deleted_from_the_middle_of_a_filtered_export_is_noticed(tmp_path, charlie_client, history):
+    document = _export(charlie_client, execution_id=EXEC_A)
     del document["events"][1]  # ids of a filtered export have gaps anyway: only the summary can tell
     with pytest.raises(CommandError, match="holds 3 events but its summary counts 4"):
         _verify(tmp_path, document)
 
 
 @pytest.mark.parametrize("filters", [{}, {"execution_id": EXEC_A}])
-def test_a_truncated_export_is_noticed(tmp_path, auditor_client, history, filters):
-    document = _export(auditor_client, **filters)
+def test_a_truncated_export_is_noticed(tmp_path, charlie_client, history, filters):
+    document = _export(charlie_client, **filters)
     last_id = document["events"][-1]["id"]
     del document["events"][-2:]
     with pytest.raises(CommandError, match=f"ends at event {document['events'][-1]['id']}.*runs to event {last_id}"):
         _verify(tmp_path, document)
-    cut = json.dumps(_export(auditor_client, **filters))
+    cut = json.dumps(_export(charlie_client, **filters))
     path = tmp_path / "cut.json"
     path.write_text(cut[: len(cut) // 2])
     with pytest.raises(CommandError, match="cannot read"):
@@ -98,8 +98,8 @@ def test_a_truncated_export_is_noticed(tmp_path, auditor_client, history, filter
         _verify(tmp_path, document)
 
 
-def test_an_edited_summary_or_header_is_noticed(tmp_path, auditor_client, history):
-    document = _export(auditor_client, execution_id=EXEC_A)
+def test_an_edited_summary_or_header_is_noticed(tmp_path, charlie_client, history):
+    document = _export(charlie_client, execution_id=EXEC_A)
     shortened = copy.deepcopy(document)
     del shortened["events"][1]
     shortened["summary"]["count"] = 3  # covering up the deletion
@@ -111,9 +111,9 @@ def test_an_edited_summary_or_header_is_noticed(tmp_path, auditor_client, histor
         _verify(tmp_path, widened)
 
 
-def test_a_row_swapped_for_one_of_another_export_is_noticed(tmp_path, auditor_client, history):
-    document = _export(auditor_client, execution_id=EXEC_A)
-    other = _export(auditor_client, execution_id=EXEC_B)
+def test_a_row_swapped_for_one_of_another_export_is_noticed(tmp_path, charlie_client, history):
+    document = _export(charlie_client, execution_id=EXEC_A)
+    other = _export(charlie_client, execution_id=EXEC_B)
     # Same count, ids still increasing, every hash valid: only the digest of the rows tells.
     document["events"][1] = other["events"][1]
     assert document["events"][0]["id"] < document["events"][1]["id"] < document["events"][2]["id"]
@@ -121,8 +121,8 @@ def test_a_row_swapped_for_one_of_another_export_is_noticed(tmp_path, auditor_cl
         _verify(tmp_path, document)
 
 
-def test_an_export_without_a_header_verifies_hashes_and_warns(tmp_path, auditor_client, history):
-    rows = _export(auditor_client)["events"]
+def test_an_export_without_a_header_verifies_hashes_and_warns(tmp_path, charlie_client, history):
+    rows = _export(charlie_client)["events"]
     out, err = _verify(tmp_path, rows)
     assert "audit chain intact" in out
     assert "cannot be detected" in err
@@ -144,8 +144,8 @@ def test_a_file_that_is_not_an_export_gets_a_clear_message(tmp_path, document):
         _verify(tmp_path, document)
 
 
-def test_head_is_found_in_a_new_export(tmp_path, auditor_client, history):
-    document = _export(auditor_client)
+def test_head_is_found_in_a_new_export(tmp_path, charlie_client, history):
+    document = _export(charlie_client)
     head = document["events"][-3]
     path = tmp_path / "export.json"
     path.write_text(json.dumps(document))

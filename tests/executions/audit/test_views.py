@@ -20,13 +20,13 @@ EXEC_B = "0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c02"
 
 
 @pytest.fixture
-def history(operator):  # type: ignore[no-untyped-def]
+def history(alice):  # type: ignore[no-untyped-def]
     batch = uuid.uuid4()
-    requested = audit_event_append(action=AuditAction.CANCEL_REQUESTED, actor=operator, execution_id=EXEC_A,
+    requested = audit_event_append(action=AuditAction.CANCEL_REQUESTED, actor=alice, execution_id=EXEC_A,
                                    reason="=HYPERLINK(\"http://evil\")", meta=RequestMeta(client_ip="127.0.0.1"))
-    audit_event_append(action=AuditAction.CANCEL_SUCCEEDED, actor=operator, execution_id=EXEC_A,
+    audit_event_append(action=AuditAction.CANCEL_SUCCEEDED, actor=alice, execution_id=EXEC_A,
                        request_event=requested, upstream_status=200, status_after="CANCELLING")
-    pending = audit_event_append(action=AuditAction.CANCEL_REQUESTED, actor=operator, execution_id=EXEC_B,
+    pending = audit_event_append(action=AuditAction.CANCEL_REQUESTED, actor=alice, execution_id=EXEC_B,
                                  reason="<script>alert(1)</script>", batch_id=batch)
     audit_event_append(action=AuditAction.CANCEL_DENIED, execution_id=EXEC_B, reason="nope")
     return {"batch": batch, "requested": requested, "pending": pending}
@@ -38,15 +38,15 @@ def _ids(response) -> list[int]:  # type: ignore[no-untyped-def]
     return [int(i) for i in re.findall(r'data-event-id="(\d+)"', response.content.decode())]
 
 
-def test_only_auditors_see_the_log(auditor_client, operator_client, viewer_client, history):
-    assert auditor_client.get(reverse("audit:list")).status_code == 200
-    assert operator_client.get(reverse("audit:list")).status_code == 403
-    assert viewer_client.get(reverse("audit:list")).status_code == 403
-    assert viewer_client.get(reverse("audit:export_csv")).status_code == 403
+def test_only_auditors_see_the_log(charlie_client, alice_client, bob_client, history):
+    assert charlie_client.get(reverse("audit:list")).status_code == 200
+    assert alice_client.get(reverse("audit:list")).status_code == 403
+    assert bob_client.get(reverse("audit:list")).status_code == 403
+    assert bob_client.get(reverse("audit:export_csv")).status_code == 403
 
 
-def test_the_list_escapes_and_links(auditor_client, history):
-    body = auditor_client.get(reverse("audit:list")).content.decode()
+def test_the_list_escapes_and_links(charlie_client, history):
+    body = charlie_client.get(reverse("audit:list")).content.decode()
     assert "<script>alert(1)</script>" not in body and "&lt;script&gt;" in body
     assert f'href="{reverse("executions:detail", args=[EXEC_A])}"' in body
 
@@ -58,52 +58,52 @@ def test_the_list_escapes_and_links(auditor_client, history):
         ({"action": "cancel.denied"}, {"denied"}),
         ({"outcome": "succeeded"}, {"requested", "succeeded"}),
         ({"outcome": "pending"}, {"pending"}),
-        ({"actor": "OPERATOR"}, {"requested", "succeeded", "pending"}),
+        ({"actor": "ALICE"}, {"requested", "succeeded", "pending"}),
     ],
 )
-def test_filters(auditor_client, history, params, expected):
+def test_filters(charlie_client, history, params, expected):
     by_id = {e.pk: e for e in AuditEvent.objects.all()}
     names = {history["requested"].pk: "requested", history["pending"].pk: "pending"}
     for event in by_id.values():
         if event.pk not in names:
             names[event.pk] = event.action.split(".")[1]
-    response = auditor_client.get(reverse("audit:list"), params)
+    response = charlie_client.get(reverse("audit:list"), params)
     assert response.status_code == 200
     assert {names[i] for i in _ids(response)} == expected
 
 
-def test_batch_filter(auditor_client, history):
-    response = auditor_client.get(reverse("audit:list"), {"batch_id": str(history["batch"])})
+def test_batch_filter(charlie_client, history):
+    response = charlie_client.get(reverse("audit:list"), {"batch_id": str(history["batch"])})
     assert _ids(response) == [history["pending"].pk]
 
 
-def test_invalid_filters_are_form_errors(auditor_client, history):
-    response = auditor_client.get(reverse("audit:list"), {"execution_id": "../../etc", "batch_id": "nope"})
+def test_invalid_filters_are_form_errors(charlie_client, history):
+    response = charlie_client.get(reverse("audit:list"), {"execution_id": "../../etc", "batch_id": "nope"})
     assert response.status_code == 400
 
 
-def test_keyset_pages_are_stable_while_events_arrive(auditor_client, operator):
+def test_keyset_pages_are_stable_while_events_arrive(charlie_client, alice):
     for i in range(60):
-        audit_event_append(action=AuditAction.CANCEL_DENIED, execution_id=EXEC_A, reason=f"r{i}", actor=operator)
-    first = _ids(auditor_client.get(reverse("audit:list")))
+        audit_event_append(action=AuditAction.CANCEL_DENIED, execution_id=EXEC_A, reason=f"r{i}", actor=alice)
+    first = _ids(charlie_client.get(reverse("audit:list")))
     assert len(first) == 50
-    audit_event_append(action=AuditAction.CANCEL_DENIED, execution_id=EXEC_A, reason="late", actor=operator)
-    second = _ids(auditor_client.get(reverse("audit:list"), {"before": first[-1]}))
+    audit_event_append(action=AuditAction.CANCEL_DENIED, execution_id=EXEC_A, reason="late", actor=alice)
+    second = _ids(charlie_client.get(reverse("audit:list"), {"before": first[-1]}))
     assert len(second) == 10 and max(second) < min(first)
 
 
-def test_json_export_streams_verifies_and_is_audited(auditor_client, history):
-    response = auditor_client.get(reverse("audit:export_json"), {"execution_id": EXEC_A})
+def test_json_export_streams_verifies_and_is_audited(charlie_client, history):
+    response = charlie_client.get(reverse("audit:export_json"), {"execution_id": EXEC_A})
     assert response.status_code == 200 and response.streaming
     document = json.loads(b"".join(response.streaming_content))
     assert [r["action"] for r in document["events"]] == ["cancel.requested", "cancel.succeeded"]
     assert audit_export_verify(document=document).report.ok
     exported = AuditEvent.objects.filter(action=AuditAction.AUDIT_EXPORTED).get()
-    assert exported.actor_username == "auditor" and exported.details["filters"] == {"execution_id": EXEC_A}
+    assert exported.actor_username == "charlie" and exported.details["filters"] == {"execution_id": EXEC_A}
 
 
-def test_csv_export_has_the_hashes_and_defuses_formulas(auditor_client, history):
-    response = auditor_client.get(reverse("audit:export_csv"))
+def test_csv_export_has_the_hashes_and_defuses_formulas(charlie_client, history):
+    response = charlie_client.get(reverse("audit:export_csv"))
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     # The export's own audit event is written before it starts, so an unfiltered export includes it.
@@ -112,35 +112,34 @@ def test_csv_export_has_the_hashes_and_defuses_formulas(auditor_client, history)
     assert rows[0]["reason"].startswith("'=HYPERLINK")
 
 
-def test_execution_page_shows_its_activity_to_every_user(viewer_client, kodexa, operator):
+def test_execution_page_shows_its_activity_to_every_user(bob_client, kodexa, alice):
     execution = kodexa.control.add_execution(status="RUNNING")
-    requested = audit_event_append(action=AuditAction.CANCEL_REQUESTED, actor=operator,
+    requested = audit_event_append(action=AuditAction.CANCEL_REQUESTED, actor=alice,
                                    execution_id=execution["id"], reason="customer asked")
-    audit_event_append(action=AuditAction.CANCEL_FAILED, actor=operator, execution_id=execution["id"],
+    audit_event_append(action=AuditAction.CANCEL_FAILED, actor=alice, execution_id=execution["id"],
                        request_event=requested, upstream_status=503, details={"message": "Not cancelled."})
-    body = viewer_client.get(reverse("executions:detail", args=[execution["id"]])).content.decode()
+    body = bob_client.get(reverse("executions:detail", args=[execution["id"]])).content.decode()
     assert "customer asked" in body and "Cancel failed" in body and "503" in body
 
 
-def test_time_range_filters(auditor_client, operator):
+def test_time_range_filters(charlie_client, alice):
     import time_machine
 
     with time_machine.travel("2026-01-01 10:00Z", tick=False):
-        early = audit_event_append(action=AuditAction.CANCEL_DENIED, actor=operator, execution_id=EXEC_A)
+        early = audit_event_append(action=AuditAction.CANCEL_DENIED, actor=alice, execution_id=EXEC_A)
     with time_machine.travel("2026-01-02 10:00Z", tick=False):
-        late = audit_event_append(action=AuditAction.CANCEL_DENIED, actor=operator, execution_id=EXEC_B)
-    in_range = set(_ids(auditor_client.get(reverse("audit:list"), {"since": "2026-01-02"})))
+        late = audit_event_append(action=AuditAction.CANCEL_DENIED, actor=alice, execution_id=EXEC_B)
+    in_range = set(_ids(charlie_client.get(reverse("audit:list"), {"since": "2026-01-02"})))
     assert late.pk in in_range and early.pk not in in_range
-    assert _ids(auditor_client.get(reverse("audit:list"), {"until": "2026-01-02"})) == [early.pk]
-    assert _ids(auditor_client.get(reverse("audit:list"), {"since": "2026-01-01T09:00",
+    assert _ids(charlie_client.get(reverse("audit:list"), {"until": "2026-01-02"})) == [early.pk]
+    assert _ids(charlie_client.get(reverse("audit:list"), {"since": "2026-01-01T09:00",
                                                            "until": "2026-01-01T11:00"})) == [early.pk]
-    backwards = auditor_client.get(reverse("audit:list"), {"since": "2026-01-02", "until": "2026-01-01"})
+    backwards = charlie_client.get(reverse("audit:list"), {"since": "2026-01-02", "until": "2026-01-01"})
     assert backwards.status_code == 400 and "Must be later than" in backwards.content.decode()
 
 
-def test_the_admin_shows_events_but_cannot_add_change_or_delete_them(client, django_user_model, history):
-    admin = django_user_model.objects.create_superuser("root", password="root-pass-123")
-    client.force_login(admin)
+def test_the_admin_shows_events_but_cannot_add_change_or_delete_them(admin_client, history):
+    client = admin_client
     event = history["requested"]
     assert client.get(reverse("admin:executions_auditevent_changelist")).status_code == 200
     page = client.get(reverse("admin:executions_auditevent_change", args=[event.pk]))
@@ -161,10 +160,10 @@ def test_csv_cell_neutralises_every_formula_lead(lead):
     assert csv_cell(f"a{lead}b") == f"a{lead}b"  # only the first character can start a formula
 
 
-def test_csv_export_neutralises_cells_starting_with_tab_or_carriage_return(auditor_client):
+def test_csv_export_neutralises_cells_starting_with_tab_or_carriage_return(charlie_client):
     # The reason keeps tabs when stored; the idempotency key is stored as given, so a CR survives there.
     audit_event_append(action=AuditAction.CANCEL_DENIED, execution_id=EXEC_A, reason="\t=1+1",
                        idempotency_key="\r=2+2")
-    response = auditor_client.get(reverse("audit:export_csv"), {"execution_id": EXEC_A})
+    response = charlie_client.get(reverse("audit:export_csv"), {"execution_id": EXEC_A})
     (row,) = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
     assert row["reason"] == "'\t=1+1" and row["idempotency_key"] == "'\r=2+2"

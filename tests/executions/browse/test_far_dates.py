@@ -7,9 +7,7 @@ import io
 import json
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
-from django.test import Client
 from django.urls import reverse
 
 from executions.audit.models import AuditEvent
@@ -24,58 +22,49 @@ FAR_DATES = [
 ]
 
 
-@pytest.fixture
-def member(django_user_model):  # type: ignore[no-untyped-def]
-    user = django_user_model.objects.create_user("alice", password="alice-pass-123")
-    user.groups.add(Group.objects.create(name="Support EU"))
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.mark.parametrize("value", FAR_DATES)
 @pytest.mark.parametrize("field", ["created_after", "created_before"])
-def test_execution_list_answers_400_with_the_reason(viewer_client, kodexa, field, value):
-    response = viewer_client.get(reverse("executions:list"), {field: value})
+def test_execution_list_answers_400_with_the_reason(bob_client, kodexa, field, value):
+    response = bob_client.get(reverse("executions:list"), {field: value})
     assert response.status_code == 400
     assert OUT_OF_RANGE in response.content.decode()
 
 
-def test_execution_list_still_normalizes_four_digit_years(viewer_client, kodexa):
-    response = viewer_client.get(reverse("executions:list"), {"created_after": "1000-01-01"})
+def test_execution_list_still_normalizes_four_digit_years(bob_client, kodexa):
+    response = bob_client.get(reverse("executions:list"), {"created_after": "1000-01-01"})
     assert response.status_code == 302
     assert response["Location"].endswith("?created_after=1000-01-01T00%3A00")
 
 
 @pytest.mark.parametrize("value", FAR_DATES)
 @pytest.mark.parametrize("field", ["since", "until"])
-def test_audit_list_answers_400_with_the_reason(auditor_client, field, value):
-    response = auditor_client.get(reverse("audit:list"), {field: value})
+def test_audit_list_answers_400_with_the_reason(charlie_client, field, value):
+    response = charlie_client.get(reverse("audit:list"), {field: value})
     assert response.status_code == 400
     assert OUT_OF_RANGE in response.content.decode()
 
 
 @pytest.mark.parametrize("export", ["audit:export_json", "audit:export_csv"])
-def test_audit_export_answers_400_and_records_nothing(auditor_client, export):
-    response = auditor_client.get(reverse(export), {"until": "9999-12-31T23:59:59-05:00"})
+def test_audit_export_answers_400_and_records_nothing(charlie_client, export):
+    response = charlie_client.get(reverse(export), {"until": "9999-12-31T23:59:59-05:00"})
     assert response.status_code == 400
     assert OUT_OF_RANGE in response.content.decode()
     assert not AuditEvent.objects.exists()
 
 
 @pytest.mark.parametrize("value", FAR_DATES)
-def test_saving_a_view_refuses_the_date(member, value):
+def test_saving_a_view_refuses_the_date(alice_client, value):
     params = f"created_after={value.replace('+', '%2B')}"
-    response = member.post(reverse("dashboards:view_create"), {"name": "Far", "params": params}, follow=True)
+    response = alice_client.post(reverse("dashboards:view_create"), {"name": "Far", "params": params}, follow=True)
     assert OUT_OF_RANGE in response.content.decode()
     assert not SavedView.objects.exists()
 
 
 @pytest.mark.parametrize("value", FAR_DATES)
-def test_adding_a_widget_refuses_the_date(member, kodexa, value):
-    board = Dashboard.objects.create(name="Board", team=Group.objects.get(name="Support EU"))
-    response = member.post(reverse("dashboards:widget_add", args=[board.pk]),
-                           {"title": "Far", "kind": "count", "limit": 10, "f-created_before": value})
+def test_adding_a_widget_refuses_the_date(alice_client, team, kodexa, value):
+    board = Dashboard.objects.create(name="Board", team=team)
+    response = alice_client.post(reverse("dashboards:widget_add", args=[board.pk]),
+                                 {"title": "Far", "kind": "count", "limit": 10, "f-created_before": value})
     assert response.status_code == 400
     assert OUT_OF_RANGE in response.content.decode()
     assert not board.widgets.exists()

@@ -62,10 +62,10 @@ def test_an_outage_marks_names_unavailable_and_is_not_cached(kodexa):
     assert ref.known and ref.label == family["path"]
 
 
-def test_an_unavailable_name_does_not_claim_kodexa_forgot_it(viewer_client, kodexa):
+def test_an_unavailable_name_does_not_claim_kodexa_forgot_it(bob_client, kodexa):
     execution = sim_execution(kodexa, "status:'SUCCEEDED'")
     kodexa.control.add_fault("GET /api/assistants/*", status=503, times=-1)
-    body = viewer_client.get(f"/executions/{execution['id']}/").content.decode()
+    body = bob_client.get(f"/executions/{execution['id']}/").content.decode()
     assert "(name unavailable)" in body
     assert "Kodexa does not know this assistant" not in body
 

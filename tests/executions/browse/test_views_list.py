@@ -23,16 +23,16 @@ def test_it_requires_login(client, kodexa):
     assert response["Location"].startswith(reverse("login"))
 
 
-def test_it_lists_the_newest_executions_with_totals(viewer_client, kodexa):
-    response = viewer_client.get(URL)
+def test_it_lists_the_newest_executions_with_totals(bob_client, kodexa):
+    response = bob_client.get(URL)
     assert response.status_code == 200
     expected = [e["id"] for e in sim_executions(kodexa, page_size=20)]
     assert _row_ids(response) == expected
     assert "page 1 of" in response.content.decode()
 
 
-def test_status_filter_is_applied_upstream(viewer_client, kodexa):
-    response = viewer_client.get(URL, {"status": ["FAILED", "CANCELLED"]})
+def test_status_filter_is_applied_upstream(bob_client, kodexa):
+    response = bob_client.get(URL, {"status": ["FAILED", "CANCELLED"]})
     assert response.status_code == 200
     ids = _row_ids(response)
     assert ids
@@ -42,9 +42,9 @@ def test_status_filter_is_applied_upstream(viewer_client, kodexa):
     assert 'data-status="RUNNING"' not in body
 
 
-def test_assistant_filter_shows_names_not_ids(viewer_client, kodexa):
+def test_assistant_filter_shows_names_not_ids(bob_client, kodexa):
     execution = sim_execution(kodexa, "status:'SUCCEEDED'")
-    response = viewer_client.get(URL, {"assistant": execution["assistantId"]})
+    response = bob_client.get(URL, {"assistant": execution["assistantId"]})
     assert response.status_code == 200
     ids = _row_ids(response)
     expected = {e["id"] for e in sim_executions(kodexa, f"assistantId:'{execution['assistantId']}'")}
@@ -55,17 +55,17 @@ def test_assistant_filter_shows_names_not_ids(viewer_client, kodexa):
     assert name in response.content.decode()
 
 
-def test_pasting_an_execution_id_opens_it(viewer_client, kodexa):
+def test_pasting_an_execution_id_opens_it(bob_client, kodexa):
     execution = sim_execution(kodexa, "status:'RUNNING'")
-    response = viewer_client.get(URL, {"q": f"  {execution['id'].upper()} "})
+    response = bob_client.get(URL, {"q": f"  {execution['id'].upper()} "})
     assert response.status_code == 302
     assert response["Location"] == reverse("executions:detail", args=[execution["id"]])
 
 
-def test_free_text_search_narrows_the_list(viewer_client, kodexa):
+def test_free_text_search_narrows_the_list(bob_client, kodexa):
     execution = sim_execution(kodexa, "status:'SUCCEEDED'")
     word = execution["description"].split()[0]
-    response = viewer_client.get(URL, {"q": word})
+    response = bob_client.get(URL, {"q": word})
     assert response.status_code == 200
     ids = _row_ids(response)
     expected = {e["id"] for e in sim_executions(kodexa)
@@ -88,81 +88,81 @@ def test_free_text_search_narrows_the_list(viewer_client, kodexa):
         {"q": "bad\x00text"},
     ],
 )
-def test_invalid_filters_are_form_errors_without_an_upstream_call(viewer_client, kodexa, params):
-    viewer_client.get(URL)  # warm the assistant cache so only the list call could happen
+def test_invalid_filters_are_form_errors_without_an_upstream_call(bob_client, kodexa, params):
+    bob_client.get(URL)  # warm the assistant cache so only the list call could happen
     reset_calls(kodexa)
-    response = viewer_client.get(URL, params)
+    response = bob_client.get(URL, params)
     assert response.status_code == 400
     assert "not valid" in response.content.decode()
     assert upstream_calls(kodexa) == 0
 
 
-def test_hostile_search_text_is_escaped_and_quoted(viewer_client, kodexa):
-    response = viewer_client.get(URL, {"q": "<script>alert(1)</script>' or '1'='1"})
+def test_hostile_search_text_is_escaped_and_quoted(bob_client, kodexa):
+    response = bob_client.get(URL, {"q": "<script>alert(1)</script>' or '1'='1"})
     assert response.status_code == 200
     body = response.content.decode()
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
 
 
-def test_seeded_injection_description_is_escaped(viewer_client, kodexa):
-    response = viewer_client.get(URL, {"page_size": 200})
+def test_seeded_injection_description_is_escaped(bob_client, kodexa):
+    response = bob_client.get(URL, {"page_size": 200})
     body = response.content.decode()
     assert "<script>alert(1)</script>" not in body
 
 
-def test_paging_links_keep_the_filters(viewer_client, kodexa):
-    response = viewer_client.get(URL, {"status": "SUCCEEDED"})
+def test_paging_links_keep_the_filters(bob_client, kodexa):
+    response = bob_client.get(URL, {"status": "SUCCEEDED"})
     body = response.content.decode()
     assert 'rel="next"' in body
     assert "status=SUCCEEDED" in re.search(r'href="([^"]+)" rel="next"', body).group(1)
-    second = viewer_client.get(URL, {"status": "SUCCEEDED", "page": 2})
+    second = bob_client.get(URL, {"status": "SUCCEEDED", "page": 2})
     assert second.status_code == 200
     assert set(_row_ids(second)).isdisjoint(_row_ids(response))
 
 
-def test_a_page_past_the_end_is_an_empty_state(viewer_client, kodexa):
-    response = viewer_client.get(URL, {"page": 9999})
+def test_a_page_past_the_end_is_an_empty_state(bob_client, kodexa):
+    response = bob_client.get(URL, {"page": 9999})
     assert response.status_code == 200
     assert "This page is empty" in response.content.decode()
 
 
-def test_no_match_shows_an_empty_state(viewer_client, kodexa):
-    response = viewer_client.get(URL, {"q": "zzzz-no-such-description-zzzz"})
+def test_no_match_shows_an_empty_state(bob_client, kodexa):
+    response = bob_client.get(URL, {"q": "zzzz-no-such-description-zzzz"})
     assert response.status_code == 200
     assert "No executions match" in response.content.decode()
 
 
-def test_warm_cache_list_costs_exactly_one_upstream_call(viewer_client, kodexa):
-    viewer_client.get(URL, {"page_size": 50})
+def test_warm_cache_list_costs_exactly_one_upstream_call(bob_client, kodexa):
+    bob_client.get(URL, {"page_size": 50})
     reset_calls(kodexa)
-    response = viewer_client.get(URL, {"page_size": 50})
+    response = bob_client.get(URL, {"page_size": 50})
     assert response.status_code == 200
     calls = kodexa.control.calls()
     assert calls["total"] == 1, calls
     assert calls["by_route"].get("GET /api/executions") == 1
 
 
-def test_unknown_assistant_and_family_are_marked_unknown(viewer_client, kodexa):
+def test_unknown_assistant_and_family_are_marked_unknown(bob_client, kodexa):
     ghost = "00000000-0000-4000-8000-00000000dead"
     created = kodexa.control.add_execution(assistantId=ghost, documentFamilyId=ghost, status="RUNNING",
                                            description="orphaned execution")
-    response = viewer_client.get(URL)
+    response = bob_client.get(URL)
     body = response.content.decode()
     assert created["id"] in _row_ids(response)
     assert "(unknown)" in body
 
 
-def test_a_submitted_form_redirects_to_the_shareable_link(viewer_client, kodexa):
-    response = viewer_client.get(URL, {"q": "", "assistant": "", "status": ["RUNNING", "FAILED"], "page_size": "20",
-                                       "sort": "createdOn,desc", "created_after": "", "live": "1"})
+def test_a_submitted_form_redirects_to_the_shareable_link(bob_client, kodexa):
+    response = bob_client.get(URL, {"q": "", "assistant": "", "status": ["RUNNING", "FAILED"], "page_size": "20",
+                                    "sort": "createdOn,desc", "created_after": "", "live": "1"})
     assert response.status_code == 302
     assert response["Location"] == f"{URL}?status=RUNNING&status=FAILED&live=1"
-    assert viewer_client.get(response["Location"]).status_code == 200
+    assert bob_client.get(response["Location"]).status_code == 200
 
 
-def test_htmx_refresh_returns_only_the_results(viewer_client, kodexa):
-    response = viewer_client.get(URL, {"live": "1"}, headers={"HX-Request": "true"})
+def test_htmx_refresh_returns_only_the_results(bob_client, kodexa):
+    response = bob_client.get(URL, {"live": "1"}, headers={"HX-Request": "true"})
     assert response.status_code == 200
     body = response.content.decode()
     assert body.lstrip().startswith('<section id="results"')
@@ -182,11 +182,11 @@ def test_htmx_refresh_returns_only_the_results(viewer_client, kodexa):
         ({"status": 429, "times": -1, "headers": {"Retry-After": "1"}}, 503, "rate-limiting"),
     ],
 )
-def test_upstream_failures_keep_the_layout_and_explain(viewer_client, kodexa, fault, status, text):
+def test_upstream_failures_keep_the_layout_and_explain(bob_client, kodexa, fault, status, text):
     # Names warmed with another query: the failure hits the list call, and this query has no last good copy.
-    viewer_client.get(URL, {"sort": "createdOn,asc"})
+    bob_client.get(URL, {"sort": "createdOn,asc"})
     kodexa.control.add_fault("GET /api/executions", **fault)
-    response = viewer_client.get(URL)
+    response = bob_client.get(URL)
     body = response.content.decode()
     assert response.status_code == status
     assert text in body
@@ -195,9 +195,9 @@ def test_upstream_failures_keep_the_layout_and_explain(viewer_client, kodexa, fa
     assert "Retry" in body
 
 
-def test_refused_key_is_a_misconfigured_page(viewer_client, kodexa, settings, caplog):
+def test_refused_key_is_a_misconfigured_page(bob_client, kodexa, settings, caplog):
     settings.KODEXA_API_KEY = "wrong-key-0123456789"
-    response = viewer_client.get(URL)
+    response = bob_client.get(URL)
     assert response.status_code == 503
     body = response.content.decode()
     assert "Panel misconfigured" in body
@@ -205,32 +205,32 @@ def test_refused_key_is_a_misconfigured_page(viewer_client, kodexa, settings, ca
     assert any(r.levelname == "ERROR" and "misconfigured" in r.getMessage() for r in caplog.records)
 
 
-def test_unconfigured_panel_says_so(viewer_client, settings):
+def test_unconfigured_panel_says_so(bob_client, settings):
     settings.KODEXA_URL = ""
-    response = viewer_client.get(URL)
+    response = bob_client.get(URL)
     assert response.status_code == 503
     assert "Panel not configured" in response.content.decode()
 
 
-def test_htmx_refresh_failure_keeps_the_old_rows(viewer_client, kodexa):
-    viewer_client.get(URL)
+def test_htmx_refresh_failure_keeps_the_old_rows(bob_client, kodexa):
+    bob_client.get(URL)
     kodexa.control.add_fault("GET /api/executions", status=503, times=-1)
-    response = viewer_client.get(URL, {"live": "1"}, headers={"HX-Request": "true"})
+    response = bob_client.get(URL, {"live": "1"}, headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert response["HX-Reswap"] == "none"
     assert 'hx-swap-oob="true"' in response.content.decode()
 
 
-def test_a_failing_kodexa_shows_the_last_good_list_marked_stale(viewer_client, kodexa):
+def test_a_failing_kodexa_shows_the_last_good_list_marked_stale(bob_client, kodexa):
 
-    first = viewer_client.get(URL)
+    first = bob_client.get(URL)
     rows = re.findall(r'data-execution-id="([^"]+)"', first.content.decode())
     assert rows
     kodexa.control.add_fault("GET /api/executions", status=503, times=-1)
-    response = viewer_client.get(URL)
+    response = bob_client.get(URL)
     assert response.status_code == 200
     body = response.content.decode()
     assert 'data-testid="stale-banner"' in body and "showing what the panel last saw" in body
     assert re.findall(r'data-execution-id="([^"]+)"', body) == rows
-    other = viewer_client.get(URL, {"status": "FAILED"})  # never seen: nothing to fall back on
+    other = bob_client.get(URL, {"status": "FAILED"})  # never seen: nothing to fall back on
     assert other.status_code == 502 and "stale-banner" not in other.content.decode()

@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize("unset", ["KODEXA_URL", "KODEXA_API_KEY"])
-def test_audit_reconcile_without_kodexa_settings_says_what_is_missing(kodexa, operator, settings, unset):
-    audit_event_append(action=AuditAction.CANCEL_REQUESTED, actor=operator, execution_id="x", reason="died")
+def test_audit_reconcile_without_kodexa_settings_says_what_is_missing(kodexa, alice, settings, unset):
+    audit_event_append(action=AuditAction.CANCEL_REQUESTED, actor=alice, execution_id="x", reason="died")
     setattr(settings, unset, "")
     with pytest.raises(CommandError, match=f"missing: {unset}") as info:
         call_command("audit_reconcile", "--older-than", "0")

@@ -28,51 +28,51 @@ def _puts(kodexa) -> int:  # type: ignore[no-untyped-def]
     return kodexa.control.calls()["by_route"].get(PUT_ROUTE, 0)
 
 
-def test_operator_sees_the_cancel_form_and_cancels(operator_client, kodexa):
+def test_operator_sees_the_cancel_form_and_cancels(alice_client, kodexa):
     execution_id = _running(kodexa)
-    token = _token(operator_client, execution_id)
-    response = operator_client.post(reverse("executions:cancel", args=[execution_id]),
-                                    {"reason_category": "customer_request", "reason": "customer asked to stop",
-                                     "token": token}, follow=True)
+    token = _token(alice_client, execution_id)
+    response = alice_client.post(reverse("executions:cancel", args=[execution_id]),
+                                 {"reason_category": "customer_request", "reason": "customer asked to stop",
+                                  "token": token}, follow=True)
     assert response.status_code == 200
     body = response.content.decode()
     assert "Cancel sent" in body and "Cancelling" in body
     assert 'data-testid="activity"' in body and "customer asked to stop" in body
     assert _puts(kodexa) == 1
     # The browser's back button or a double click sends the same form again: nothing more happens.
-    again = operator_client.post(reverse("executions:cancel", args=[execution_id]),
-                                 {"reason_category": "customer_request", "reason": "customer asked to stop",
-                                  "token": token}, follow=True)
+    again = alice_client.post(reverse("executions:cancel", args=[execution_id]),
+                              {"reason_category": "customer_request", "reason": "customer asked to stop",
+                               "token": token}, follow=True)
     assert "Already submitted" in again.content.decode()
     assert _puts(kodexa) == 1 and AuditEvent.objects.filter(execution_id=execution_id).count() == 2
 
 
-def test_viewer_sees_no_cancel_form_and_is_refused(viewer_client, kodexa):
+def test_viewer_sees_no_cancel_form_and_is_refused(bob_client, kodexa):
     execution_id = _running(kodexa)
-    body = viewer_client.get(reverse("executions:detail", args=[execution_id])).content.decode()
+    body = bob_client.get(reverse("executions:detail", args=[execution_id])).content.decode()
     assert "Cancel execution" not in body
-    response = viewer_client.post(reverse("executions:cancel", args=[execution_id]),
-                                  {"reason_category": "stuck", "reason": "let me try", "token": "x" * 24})
+    response = bob_client.post(reverse("executions:cancel", args=[execution_id]),
+                               {"reason_category": "stuck", "reason": "let me try", "token": "x" * 24})
     assert response.status_code == 403
     assert AuditEvent.objects.get(execution_id=execution_id).action == AuditAction.CANCEL_DENIED
     assert _puts(kodexa) == 0
 
 
-def test_finished_execution_has_no_cancel_form(operator_client, kodexa):
+def test_finished_execution_has_no_cancel_form(alice_client, kodexa):
     finished = sim_execution(kodexa, "status:'SUCCEEDED'")["id"]
-    body = operator_client.get(reverse("executions:detail", args=[finished])).content.decode()
+    body = alice_client.get(reverse("executions:detail", args=[finished])).content.decode()
     assert "Cancel execution" not in body
 
 
-def test_get_is_405(operator_client, kodexa):
+def test_get_is_405(alice_client, kodexa):
     execution_id = _running(kodexa)
-    assert operator_client.get(reverse("executions:cancel", args=[execution_id])).status_code == 405
-    assert operator_client.get(reverse("executions:bulk_cancel")).status_code == 405
+    assert alice_client.get(reverse("executions:cancel", args=[execution_id])).status_code == 405
+    assert alice_client.get(reverse("executions:bulk_cancel")).status_code == 405
 
 
-def test_csrf_is_required(operator, kodexa):
+def test_csrf_is_required(alice, kodexa):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(operator)
+    client.force_login(alice)
     execution_id = _running(kodexa)
     response = client.post(reverse("executions:cancel", args=[execution_id]),
                            {"reason_category": "stuck", "reason": "no token", "token": "x" * 24})
@@ -92,40 +92,40 @@ def test_csrf_is_required(operator, kodexa):
         {"reason_category": "stuck", "reason": "bell \x07 in text", "token": "x" * 24},
     ],
 )
-def test_invalid_reasons_are_form_errors_and_nothing_is_sent(operator_client, kodexa, data):
+def test_invalid_reasons_are_form_errors_and_nothing_is_sent(alice_client, kodexa, data):
     execution_id = _running(kodexa)
-    response = operator_client.post(reverse("executions:cancel", args=[execution_id]), data)
+    response = alice_client.post(reverse("executions:cancel", args=[execution_id]), data)
     assert response.status_code == 400
     assert "Nothing was sent to Kodexa" in response.content.decode()
     assert _puts(kodexa) == 0 and kodexa.control.calls()["total"] == 0
 
 
-def test_the_contract_fields_alone_are_enough(operator_client, kodexa):
+def test_the_contract_fields_alone_are_enough(alice_client, kodexa):
     """DESIGN.md names only `reason` (and CSRF): a script posting just that cancels, category "other"."""
     execution_id = _running(kodexa)
-    response = operator_client.post(reverse("executions:cancel", args=[execution_id]), {"reason": "from a script"})
+    response = alice_client.post(reverse("executions:cancel", args=[execution_id]), {"reason": "from a script"})
     assert response.status_code == 302
     requested = AuditEvent.objects.get(execution_id=execution_id, action=AuditAction.CANCEL_REQUESTED)
     assert requested.reason_category == "other" and requested.reason == "from a script"
     assert _puts(kodexa) == 1
 
 
-def test_malformed_id_is_404_without_upstream_call(operator_client, kodexa):
-    response = operator_client.post("/executions/not-an-id/cancel/", {"reason": "whatever"})
+def test_malformed_id_is_404_without_upstream_call(alice_client, kodexa):
+    response = alice_client.post("/executions/not-an-id/cancel/", {"reason": "whatever"})
     assert response.status_code == 404
     assert kodexa.control.calls()["total"] == 0
 
 
-def test_bulk_confirm_then_cancel(operator_client, kodexa):
+def test_bulk_confirm_then_cancel(alice_client, kodexa):
     running = [_running(kodexa) for _ in range(2)]
     finished = sim_execution(kodexa, "status:'SUCCEEDED'")["id"]
-    confirm = operator_client.post(reverse("executions:bulk_cancel"), {"ids": [*running, finished]})
+    confirm = alice_client.post(reverse("executions:bulk_cancel"), {"ids": [*running, finished]})
     assert confirm.status_code == 200
     body = confirm.content.decode()
     assert "Cancel 3 executions?" in body and "skipped (succeeded)" in body
     assert _puts(kodexa) == 0
     token = re.search(r'name="token" value="([^"]+)"', body).group(1)
-    result = operator_client.post(reverse("executions:bulk_cancel"), {
+    result = alice_client.post(reverse("executions:bulk_cancel"), {
         "ids": [*running, finished], "confirm": "1", "token": token, "reason_category": "duplicate",
         "reason": "duplicates of batch 42"})
     assert result.status_code == 200
@@ -136,39 +136,39 @@ def test_bulk_confirm_then_cancel(operator_client, kodexa):
     assert len(batch_ids) == 1 and None not in batch_ids
 
 
-def test_bulk_over_ten_needs_the_typed_count(operator_client, kodexa):
+def test_bulk_over_ten_needs_the_typed_count(alice_client, kodexa):
     ids = [_running(kodexa) for _ in range(11)]
     data = {"ids": ids, "confirm": "1", "token": "t" * 24, "reason_category": "stuck", "reason": "all stuck"}
-    refused = operator_client.post(reverse("executions:bulk_cancel"), data)
+    refused = alice_client.post(reverse("executions:bulk_cancel"), data)
     assert refused.status_code == 400 and "Type 11 to confirm" in refused.content.decode()
     assert _puts(kodexa) == 0
-    accepted = operator_client.post(reverse("executions:bulk_cancel"), {**data, "confirm_count": "11"})
+    accepted = alice_client.post(reverse("executions:bulk_cancel"), {**data, "confirm_count": "11"})
     assert accepted.status_code == 200 and "11 cancelled" in accepted.content.decode()
     assert _puts(kodexa) == 11
 
 
-def test_bulk_refuses_more_than_100_and_bad_ids(operator_client, kodexa):
+def test_bulk_refuses_more_than_100_and_bad_ids(alice_client, kodexa):
     too_many = [f"0f6c1e9a-3a7d-4c1e-9f0e-{i:012d}" for i in range(101)]
-    response = operator_client.post(reverse("executions:bulk_cancel"), {"ids": too_many}, follow=True)
+    response = alice_client.post(reverse("executions:bulk_cancel"), {"ids": too_many}, follow=True)
     assert "At most 100" in response.content.decode()
-    response = operator_client.post(reverse("executions:bulk_cancel"), {"ids": ["../../etc"]}, follow=True)
+    response = alice_client.post(reverse("executions:bulk_cancel"), {"ids": ["../../etc"]}, follow=True)
     assert "Not an execution id" in response.content.decode()
     # Only the list page it was redirected to read anything; no execution was read or cancelled.
     calls = kodexa.control.calls()["by_route"]
     assert _puts(kodexa) == 0 and "GET /api/executions/{id}" not in calls
 
 
-def test_bulk_by_a_viewer_is_refused_and_audited(viewer_client, kodexa):
+def test_bulk_by_a_viewer_is_refused_and_audited(bob_client, kodexa):
     execution_id = _running(kodexa)
-    response = viewer_client.post(reverse("executions:bulk_cancel"), {"ids": [execution_id]})
+    response = bob_client.post(reverse("executions:bulk_cancel"), {"ids": [execution_id]})
     assert response.status_code == 403
     assert AuditEvent.objects.get().action == AuditAction.CANCEL_DENIED
 
 
-def test_list_shows_checkboxes_only_to_operators(operator_client, viewer_client, kodexa):
+def test_list_shows_checkboxes_only_to_operators(alice_client, bob_client, kodexa):
     _running(kodexa)
-    assert 'name="ids"' in operator_client.get(reverse("executions:list")).content.decode()
-    assert 'name="ids"' not in viewer_client.get(reverse("executions:list")).content.decode()
+    assert 'name="ids"' in alice_client.get(reverse("executions:list")).content.decode()
+    assert 'name="ids"' not in bob_client.get(reverse("executions:list")).content.decode()
 
 
 def _fake_ids(n: int, start: int = 0) -> list[str]:
@@ -180,47 +180,47 @@ def _refused_bulk(client, n: int = 100, start: int = 0) -> int:  # type: ignore[
                                                             "reason": "x" * 2000}).status_code
 
 
-def test_a_refused_bulk_attempt_is_one_event_that_counts_its_ids(viewer_client, viewer):
-    codes = [_refused_bulk(viewer_client, start=100 * i) for i in range(10)]
+def test_a_refused_bulk_attempt_is_one_event_that_counts_its_ids(bob_client, bob):
+    codes = [_refused_bulk(bob_client, start=100 * i) for i in range(10)]
     assert codes == [403] * 10
     events = list(AuditEvent.objects.order_by("id"))
     assert len(events) == 10
     for i, event in enumerate(events):
-        assert event.action == AuditAction.CANCEL_DENIED and event.actor == viewer
+        assert event.action == AuditAction.CANCEL_DENIED and event.actor == bob
         assert event.details["count"] == 100
         assert event.details["execution_ids"] == _fake_ids(5, start=100 * i)  # the first few
         assert event.execution_id == ""  # many executions: none is named alone
         assert event.reason == "x" * 500  # bounded like the form's field
 
 
-def test_refusals_past_the_limit_are_counted_then_summarised_in_one_event(viewer_client, viewer):
+def test_refusals_past_the_limit_are_counted_then_summarised_in_one_event(bob_client, bob):
     import time
 
     import time_machine
 
     window_start = (int(time.time()) // 600 + 1) * 600  # the next 10-minute window, within the session's life
     with time_machine.travel(window_start, tick=False) as traveller:
-        codes = [_refused_bulk(viewer_client, n=3) for _ in range(25)]
+        codes = [_refused_bulk(bob_client, n=3) for _ in range(25)]
         assert codes == [403] * 25  # refused all the same
         assert AuditEvent.objects.count() == 10  # the limit: 10 recorded one by one per window
         traveller.shift(9 * 60)
-        assert _refused_bulk(viewer_client, n=3) == 403
+        assert _refused_bulk(bob_client, n=3) == 403
         assert AuditEvent.objects.count() == 10  # same window
         traveller.shift(61)
         # The next refusal in a new window first accounts for the 16 that were only counted.
-        assert _refused_bulk(viewer_client, n=2) == 403
+        assert _refused_bulk(bob_client, n=2) == 403
     summary, latest = AuditEvent.objects.order_by("-id")[:2][::-1]
     assert summary.action == latest.action == AuditAction.CANCEL_DENIED
-    assert summary.actor == latest.actor == viewer
+    assert summary.actor == latest.actor == bob
     assert summary.details["suppressed_attempts"] == 16 and summary.details["count"] == 48
     assert latest.details["count"] == 2
     assert AuditEvent.objects.count() == 12
 
 
-def test_a_single_refused_cancel_is_still_one_event(viewer_client):
+def test_a_single_refused_cancel_is_still_one_event(bob_client):
     execution_id = _fake_ids(1)[0]
-    response = viewer_client.post(reverse("executions:cancel", args=[execution_id]),
-                                  {"reason_category": "stuck", "reason": "y" * 2000, "token": "x" * 24})
+    response = bob_client.post(reverse("executions:cancel", args=[execution_id]),
+                               {"reason_category": "stuck", "reason": "y" * 2000, "token": "x" * 24})
     assert response.status_code == 403
     (event,) = AuditEvent.objects.all()
     assert event.action == AuditAction.CANCEL_DENIED and event.execution_id == execution_id

@@ -11,25 +11,19 @@ from django.urls import reverse
 from executions.dashboards.models import Dashboard, SavedView, Widget
 
 
-def _client(user) -> Client:  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def test_home_redirects_to_the_list_without_dashboards(outsider):
-    response = _client(outsider).get("/")
+def test_home_redirects_to_the_list_without_dashboards(charlie_client):
+    response = charlie_client.get("/")
     assert response.status_code == 302 and response["Location"] == reverse("executions:list")
 
 
-def test_home_shows_the_first_dashboard(kodexa, dashboard, member):
-    response = _client(member).get("/")
+def test_home_shows_the_first_dashboard(kodexa, dashboard, alice_client):
+    response = alice_client.get("/")
     assert response.status_code == 200
     assert b"Invoices on fire" in response.content and b'id="widgets"' in response.content
 
 
-def test_outsiders_get_404_everywhere(dashboard, outsider):
-    client = _client(outsider)
+def test_outsiders_get_404_everywhere(dashboard, charlie_client):
+    client = charlie_client
     widget = dashboard.widgets.first()
     for url in (reverse("dashboards:detail", args=[dashboard.pk]), reverse("dashboards:edit", args=[dashboard.pk]),
                 reverse("dashboards:widgets", args=[dashboard.pk])):
@@ -42,12 +36,12 @@ def test_outsiders_get_404_everywhere(dashboard, outsider):
     assert Dashboard.objects.filter(pk=dashboard.pk).exists() and dashboard.widgets.count() == 3
 
 
-def test_a_superuser_sees_any_dashboard(kodexa, dashboard, superuser):
-    assert _client(superuser).get(reverse("dashboards:detail", args=[dashboard.pk])).status_code == 200
+def test_a_superuser_sees_any_dashboard(kodexa, dashboard, admin_client):
+    assert admin_client.get(reverse("dashboards:detail", args=[dashboard.pk])).status_code == 200
 
 
-def test_mutations_are_post_only(dashboard, member, private_view):
-    client = _client(member)
+def test_mutations_are_post_only(dashboard, alice_client, private_view):
+    client = alice_client
     widget = dashboard.widgets.first()
     for url in (reverse("dashboards:delete", args=[dashboard.pk]),
                 reverse("dashboards:widget_delete", args=[dashboard.pk, widget.pk]),
@@ -56,21 +50,21 @@ def test_mutations_are_post_only(dashboard, member, private_view):
         assert client.get(url).status_code == 405, url
 
 
-def test_mutations_need_csrf(dashboard, member):
+def test_mutations_need_csrf(dashboard, alice):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(member)
+    client.force_login(alice)
     response = client.post(reverse("dashboards:delete", args=[dashboard.pk]))
     assert response.status_code == 403
     assert Dashboard.objects.filter(pk=dashboard.pk).exists()
 
 
-def test_save_a_view_from_the_list_and_open_it(member, team):
-    client = _client(member)
+def test_save_a_view_from_the_list_and_open_it(alice, alice_client, team):
+    client = alice_client
     params = "status=FAILED&status=RUNNING&sort=createdOn%2Casc&page=3"
     response = client.post(reverse("dashboards:view_create"), {"name": "Broken", "team": team.pk, "params": params})
     assert response.status_code == 302
     saved = SavedView.objects.get(name="Broken")
-    assert saved.team == team and saved.owner == member
+    assert saved.team == team and saved.owner == alice
     assert saved.view == {"status": ["FAILED", "RUNNING"], "sort": "createdOn,asc"}  # the page is not kept
     opened = client.get(reverse("dashboards:view_open", args=[saved.pk]))
     assert opened.status_code == 302
@@ -79,11 +73,11 @@ def test_save_a_view_from_the_list_and_open_it(member, team):
     assert parse_qs(location.query) == {"status": ["FAILED", "RUNNING"], "sort": ["createdOn,asc"]}
 
 
-def test_saving_refuses_bad_filters_and_foreign_teams(member, django_user_model):
+def test_saving_refuses_bad_filters_and_foreign_teams(alice_client):
     from django.contrib.auth.models import Group
 
     other_team = Group.objects.create(name="Elsewhere")
-    client = _client(member)
+    client = alice_client
     client.post(reverse("dashboards:view_create"), {"name": "Bad", "params": "status=EXPLODED"})
     client.post(reverse("dashboards:view_create"), {"name": "Foreign", "team": other_team.pk, "params": ""})
     assert not SavedView.objects.exists()
@@ -100,10 +94,10 @@ def test_saving_refuses_bad_filters_and_foreign_teams(member, django_user_model)
         ("status=FAILED&created_after=yesterday", "created_after: Enter a valid date/time."),
     ],
 )
-def test_saving_refuses_filters_that_do_not_parse_and_says_why(member, params, error):
+def test_saving_refuses_filters_that_do_not_parse_and_says_why(alice_client, params, error):
     from django.contrib.messages import get_messages
 
-    response = _client(member).post(reverse("dashboards:view_create"), {"name": "Odd", "params": params})
+    response = alice_client.post(reverse("dashboards:view_create"), {"name": "Odd", "params": params})
     assert response.status_code == 302
     said = [str(m) for m in get_messages(response.wsgi_request)]
     assert len(said) == 1 and said[0].startswith("The view was not saved: these filters are not valid: ")
@@ -111,19 +105,19 @@ def test_saving_refuses_filters_that_do_not_parse_and_says_why(member, params, e
     assert not SavedView.objects.exists()  # never saved as "all executions"
 
 
-def test_saving_ignores_the_page_and_live_flag_and_blank_fields(member):
-    response = _client(member).post(reverse("dashboards:view_create"),
-                                    {"name": "Ok", "params": "status=FAILED&q=&page=4&live=1"})
+def test_saving_ignores_the_page_and_live_flag_and_blank_fields(alice_client):
+    response = alice_client.post(reverse("dashboards:view_create"),
+                                 {"name": "Ok", "params": "status=FAILED&q=&page=4&live=1"})
     assert response.status_code == 302
     assert SavedView.objects.get().view == {"status": ["FAILED"]}
 
 
-def test_only_the_owner_renames_and_deletes(shared_view, member, member2):
-    other = _client(member2)
+def test_only_the_owner_renames_and_deletes(shared_view, alice_client, bob_client):
+    other = bob_client
     assert other.post(reverse("dashboards:view_rename", args=[shared_view.pk]), {"name": "x"}).status_code == 404
     assert other.post(reverse("dashboards:view_delete", args=[shared_view.pk])).status_code == 404
     assert other.get(reverse("dashboards:view_open", args=[shared_view.pk])).status_code == 302
-    owner = _client(member)
+    owner = alice_client
     owner.post(reverse("dashboards:view_rename", args=[shared_view.pk]), {"name": "Renamed"})
     shared_view.refresh_from_db()
     assert shared_view.name == "Renamed"
@@ -131,28 +125,28 @@ def test_only_the_owner_renames_and_deletes(shared_view, member, member2):
     assert not SavedView.objects.exists()
 
 
-def test_deleting_a_used_view_keeps_its_query_in_widgets(dashboard, shared_view, member):
+def test_deleting_a_used_view_keeps_its_query_in_widgets(dashboard, shared_view, alice_client):
     widget = Widget.objects.create(dashboard=dashboard, position=9, title="From view", saved_view=shared_view)
-    _client(member).post(reverse("dashboards:view_delete", args=[shared_view.pk]))
+    alice_client.post(reverse("dashboards:view_delete", args=[shared_view.pk]))
     widget.refresh_from_db()
     assert widget.saved_view is None and widget.view == {"status": ["RUNNING"]}
 
 
-def test_saved_views_page_lists_visible_views(private_view, shared_view, member2):
-    content = _client(member2).get(reverse("dashboards:views")).content.decode()
+def test_saved_views_page_lists_visible_views(private_view, shared_view, bob_client):
+    content = bob_client.get(reverse("dashboards:views")).content.decode()
     assert "Team running" in content and "Mine" not in content
     assert "Rename" not in content  # not the owner
 
 
-def test_only_views_this_team_may_know_can_go_on_its_dashboard(dashboard, member, private_view, shared_view,
-                                                                  django_user_model):
+def test_only_views_this_team_may_know_can_go_on_its_dashboard(dashboard, alice, alice_client, charlie, private_view,
+                                                                  shared_view):
     from django.contrib.auth.models import Group
 
     other_team = Group.objects.create(name="Another team")
-    member.groups.add(other_team)
-    elsewhere = SavedView.objects.create(owner=django_user_model.objects.create_user("stranger"), name="Theirs",
+    alice.groups.add(other_team)
+    elsewhere = SavedView.objects.create(owner=charlie, name="Theirs",
                                          team=other_team, view={"status": ["FAILED"]})
-    client = _client(member)
+    client = alice_client
     page = client.get(reverse("dashboards:edit", args=[dashboard.pk])).content.decode()
     assert "Team running" in page and "Mine" in page and "Theirs" not in page
     add = reverse("dashboards:widget_add", args=[dashboard.pk])
@@ -161,8 +155,8 @@ def test_only_views_this_team_may_know_can_go_on_its_dashboard(dashboard, member
     assert not dashboard.widgets.filter(title="Leak").exists()
 
 
-def test_create_a_dashboard_and_build_it(member, team, shared_view):
-    client = _client(member)
+def test_create_a_dashboard_and_build_it(alice_client, team, shared_view):
+    client = alice_client
     response = client.post(reverse("dashboards:list"), {"name": "Ops", "team": team.pk, "refresh_seconds": 15})
     board = Dashboard.objects.get(name="Ops")
     assert response.status_code == 302 and response["Location"] == reverse("dashboards:edit", args=[board.pk])
@@ -191,16 +185,16 @@ def test_create_a_dashboard_and_build_it(member, team, shared_view):
     assert not Dashboard.objects.filter(pk=board.pk).exists()
 
 
-def test_members_cannot_create_dashboards_for_other_teams(member):
+def test_members_cannot_create_dashboards_for_other_teams(alice_client):
     from django.contrib.auth.models import Group
 
     other = Group.objects.create(name="Elsewhere")
-    response = _client(member).post(reverse("dashboards:list"), {"name": "X", "team": other.pk, "refresh_seconds": 30})
+    response = alice_client.post(reverse("dashboards:list"), {"name": "X", "team": other.pk, "refresh_seconds": 30})
     assert response.status_code == 400 and not Dashboard.objects.exists()
 
 
-def test_edit_page_renders(dashboard, member, shared_view):
-    response = _client(member).get(reverse("dashboards:edit", args=[dashboard.pk]))
+def test_edit_page_renders(dashboard, alice_client, shared_view):
+    response = alice_client.get(reverse("dashboards:edit", args=[dashboard.pk]))
     assert response.status_code == 200
     assert b"Add a widget" in response.content and b"Team running" in response.content
 
@@ -210,25 +204,25 @@ def test_pages_need_login(client, path):
     assert client.get(path).status_code == 302
 
 
-def test_dashboard_renders_widgets_with_data(kodexa, dashboard, member):
-    response = _client(member).get(reverse("dashboards:detail", args=[dashboard.pk]))
+def test_dashboard_renders_widgets_with_data(kodexa, dashboard, alice_client):
+    response = alice_client.get(reverse("dashboards:detail", args=[dashboard.pk]))
     content = response.content.decode()
     assert response.status_code == 200
     assert 'class="big-number"' in content and 'data-widget-kind="table"' in content
     assert content.count("<progress class=\"tone-") >= 10  # one bar per status
     assert 'hx-trigger="every 30s, panel:visible"' in content and "data-live" in content
     assert "/executions/?status=RUNNING" in content
-    fragment = _client(member).get(reverse("dashboards:widgets", args=[dashboard.pk]))
+    fragment = alice_client.get(reverse("dashboards:widgets", args=[dashboard.pk]))
     assert fragment.status_code == 200 and b"<html" not in fragment.content
 
 
-def test_dashboard_without_kodexa_says_so_and_never_500s(settings, dashboard, member):
+def test_dashboard_without_kodexa_says_so_and_never_500s(settings, dashboard, alice_client):
     settings.KODEXA_URL = ""
-    response = _client(member).get(reverse("dashboards:detail", args=[dashboard.pk]))
+    response = alice_client.get(reverse("dashboards:detail", args=[dashboard.pk]))
     assert response.status_code == 200
     assert response.content.decode().count("Panel not configured") == 3
 
 
-def test_list_page_offers_save_view(kodexa, member, team):
-    content = _client(member).get(reverse("executions:list") + "?status=FAILED").content.decode()
+def test_list_page_offers_save_view(kodexa, alice_client, team):
+    content = alice_client.get(reverse("executions:list") + "?status=FAILED").content.decode()
     assert 'action="/views/new/"' in content and 'value="status=FAILED"' in content and "Team Support EU" in content

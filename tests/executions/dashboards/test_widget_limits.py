@@ -9,7 +9,6 @@ import tracemalloc
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.test import Client
 from django.urls import reverse
 
 from executions.browse.query import FILTERABLE_STATUSES, ExecutionQuery
@@ -20,12 +19,6 @@ from executions.management.commands.dashboard_import import MAX_FILE_BYTES
 from tests.helpers import reset_calls, upstream_calls
 
 LIMIT = WIDGETS_PER_DASHBOARD_MAX
-
-
-def _client(user) -> Client:  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _fill(dashboard: Dashboard, up_to: int, *, kind: str = "count") -> None:
@@ -46,19 +39,19 @@ def test_the_limit_is_24():
     assert LIMIT == 24
 
 
-def test_the_add_form_refuses_a_widget_beyond_the_limit(dashboard, member):
+def test_the_add_form_refuses_a_widget_beyond_the_limit(dashboard, alice_client):
     _fill(dashboard, LIMIT)
-    response = _client(member).post(reverse("dashboards:widget_add", args=[dashboard.pk]),
-                                    {"title": "One more", "kind": "count", "limit": 10})
+    response = alice_client.post(reverse("dashboards:widget_add", args=[dashboard.pk]),
+                                 {"title": "One more", "kind": "count", "limit": 10})
     assert response.status_code == 400
     assert f"A dashboard holds at most {LIMIT} widgets" in response.content.decode()
     assert dashboard.widgets.count() == LIMIT
 
 
-def test_the_add_form_still_takes_the_last_one(dashboard, member):
+def test_the_add_form_still_takes_the_last_one(dashboard, alice_client):
     _fill(dashboard, LIMIT - 1)
-    response = _client(member).post(reverse("dashboards:widget_add", args=[dashboard.pk]),
-                                    {"title": "Last", "kind": "count", "limit": 10})
+    response = alice_client.post(reverse("dashboards:widget_add", args=[dashboard.pk]),
+                                 {"title": "Last", "kind": "count", "limit": 10})
     assert response.status_code == 302 and dashboard.widgets.count() == LIMIT
 
 
@@ -126,22 +119,22 @@ def test_the_budget_is_the_limit_times_the_dearest_widget():
     assert selectors.UPSTREAM_READS_PER_RENDER_MAX == 24 * 10 + 1  # ten statuses, + the assistant names
 
 
-def test_a_dashboard_over_the_limit_renders_its_first_widgets_within_the_budget(kodexa, dashboard, member):
+def test_a_dashboard_over_the_limit_renders_its_first_widgets_within_the_budget(kodexa, dashboard, alice, alice_client):
     _fill(dashboard, LIMIT + 6, kind="status_breakdown")  # 30 breakdowns of 10 counts each, all distinct
-    board = selectors.dashboard_get_visible(user=member, dashboard_id=dashboard.pk)
+    board = selectors.dashboard_get_visible(user=alice, dashboard_id=dashboard.pk)
     reset_calls(kodexa)
     data = selectors.dashboard_data(dashboard=board)
     assert len(data.panels) == LIMIT and data.hidden_widgets == 6
     assert data.upstream_reads <= selectors.UPSTREAM_READS_PER_RENDER_MAX
     assert upstream_calls(kodexa) <= selectors.UPSTREAM_READS_PER_RENDER_MAX
-    page = _client(member).get(reverse("dashboards:detail", args=[dashboard.pk]))
+    page = alice_client.get(reverse("dashboards:detail", args=[dashboard.pk]))
     assert page.status_code == 200
     assert f"6 more widgets are not shown: a dashboard shows at most {LIMIT}" in page.content.decode()
 
 
-def test_a_widget_that_would_pass_the_budget_is_not_read(kodexa, dashboard, member, monkeypatch):
+def test_a_widget_that_would_pass_the_budget_is_not_read(kodexa, dashboard, alice, monkeypatch):
     monkeypatch.setattr(selectors, "UPSTREAM_READS_PER_RENDER_MAX", 5)
-    board = selectors.dashboard_get_visible(user=member, dashboard_id=dashboard.pk)
+    board = selectors.dashboard_get_visible(user=alice, dashboard_id=dashboard.pk)
     reset_calls(kodexa)
     count, table, breakdown = selectors.dashboard_data(dashboard=board).panels  # 1 + 1 (+ names) + 10 reads
     assert count.problem is None and table.problem is None
@@ -149,21 +142,21 @@ def test_a_widget_that_would_pass_the_budget_is_not_read(kodexa, dashboard, memb
     assert upstream_calls(kodexa) <= 5
 
 
-def test_repeated_statuses_cost_one_read_and_one_bar_each(kodexa, dashboard, member):
+def test_repeated_statuses_cost_one_read_and_one_bar_each(kodexa, dashboard, alice):
     Widget.objects.filter(dashboard=dashboard, kind="status_breakdown").update(view={"status": ["FAILED"] * 50})
-    board = selectors.dashboard_get_visible(user=member, dashboard_id=dashboard.pk)
+    board = selectors.dashboard_get_visible(user=alice, dashboard_id=dashboard.pk)
     breakdown = selectors.dashboard_data(dashboard=board).panels[2]
     assert [b.status.value for b in breakdown.bars] == ["FAILED"]
 
 
 # --- the default cache --------------------------------------------------------------------------------
 
-def test_the_default_cache_keeps_a_few_full_dashboards_warm(kodexa, team, member):
+def test_the_default_cache_keeps_a_few_full_dashboards_warm(kodexa, team, alice):
     boards = []
     for n in range(3):
         board = Dashboard.objects.create(name=f"Full {n}", team=team, refresh_seconds=3600)
         _fill(board, LIMIT, kind="status_breakdown")
-        boards.append(selectors.dashboard_get_visible(user=member, dashboard_id=board.pk))
+        boards.append(selectors.dashboard_get_visible(user=alice, dashboard_id=board.pk))
     for board in boards:
         assert selectors.dashboard_data(dashboard=board).upstream_reads == LIMIT * len(FILTERABLE_STATUSES)
     reset_calls(kodexa)

@@ -223,3 +223,28 @@ def test_every_kind_of_read_has_a_policy_and_live_kinds_are_not_shared():
     assert set(POLICIES) == set(ReadKind)
     assert not POLICIES[ReadKind.EXECUTION_PAGE].shared and not POLICIES[ReadKind.EXECUTION].shared
     assert all(p.keep_for >= p.fresh_for for p in POLICIES.values())
+
+
+# --- this process's copies (names, the assistant list) -----------------------------------------------------
+
+
+def test_names_are_reused_in_process_for_local_for_then_read_again(monkeypatch):
+    """A 50-row list shows a hundred names: after the first read they cost no cache round trip for a while, and
+    a change made elsewhere is seen once that while has passed."""
+    upstream = Upstream()
+    first = cached_read(key="a1", fetch=upstream, fresh_for=600, kind=ReadKind.ASSISTANT_NAME)
+    reads = []
+    real_get_many = django_cache.get_many
+    monkeypatch.setattr(django_cache, "get_many", lambda keys: reads.append(list(keys)) or real_get_many(keys))
+    again = cached_read(key="a1", fetch=upstream, fresh_for=600, kind=ReadKind.ASSISTANT_NAME)
+    assert again.value == first.value and reads == [] and upstream.calls == 1
+    django_cache.set(key_of("a1", ReadKind.ASSISTANT_NAME), cache._Entry({"n": 99}, time.time()), 60)  # elsewhere
+    clock = time.monotonic() + POLICIES[ReadKind.ASSISTANT_NAME].local_for + 1
+    monkeypatch.setattr(cache.time, "monotonic", lambda: clock)
+    later = cached_read(key="a1", fetch=upstream, fresh_for=600, kind=ReadKind.ASSISTANT_NAME)
+    assert later.value == {"n": 99} and len(reads) == 1 and upstream.calls == 1
+
+
+def test_live_reads_and_widgets_are_never_kept_in_process():
+    assert not POLICIES[ReadKind.EXECUTION].local_for and not POLICIES[ReadKind.EXECUTION_PAGE].local_for
+    assert not POLICIES[ReadKind.WIDGET].local_for  # dashboards must agree across workers within a refresh

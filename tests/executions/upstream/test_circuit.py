@@ -78,45 +78,45 @@ def test_a_breaker_opened_by_another_process_is_obeyed_within_a_second(kodexa, m
     assert kodexa.control.calls()["total"] == before + 1
 
 
-def test_pages_explain_the_pause(viewer_client, kodexa):
+def test_pages_explain_the_pause(bob_client, kodexa):
     kodexa.control.add_fault("GET /api/account/me", status=500, times=-1)
     _fail_times(FAILURE_THRESHOLD)
-    response = viewer_client.get(reverse("executions:list"))
+    response = bob_client.get(reverse("executions:list"))
     assert response.status_code == 503
     assert "pausing its calls" in response.content.decode()
     assert int(response["Retry-After"]) <= OPEN_SECONDS
 
 
-def test_a_cancel_during_the_pause_is_audited_as_not_sent(operator_client, kodexa):
+def test_a_cancel_during_the_pause_is_audited_as_not_sent(alice_client, kodexa):
     from executions.audit.models import AuditEvent
 
     execution = kodexa.control.add_execution(status="RUNNING")["id"]
     kodexa.control.add_fault("GET /api/account/me", status=500, times=-1)
     _fail_times(FAILURE_THRESHOLD)
-    response = operator_client.post(reverse("executions:cancel", args=[execution]),
-                                    {"reason_category": "stuck", "reason": "during outage", "token": "t" * 24})
+    response = alice_client.post(reverse("executions:cancel", args=[execution]),
+                                 {"reason_category": "stuck", "reason": "during outage", "token": "t" * 24})
     assert response.status_code == 302
     assert [e.action for e in AuditEvent.objects.order_by("id")] == ["cancel.requested", "cancel.failed"]
     assert kodexa.control.calls()["by_route"].get("PUT /api/executions/{id}/cancel", 0) == 0
 
 
-def test_while_paused_pages_show_what_the_panel_last_saw(viewer_client, kodexa):
+def test_while_paused_pages_show_what_the_panel_last_saw(bob_client, kodexa):
     """The breaker's promise: no calls for a while, and the pages a support person had open still show data."""
     from tests.helpers import reset_calls, sim_execution
 
     execution = sim_execution(kodexa, "status:'FAILED'")
     detail = reverse("executions:detail", args=[execution["id"]])
-    assert viewer_client.get(detail).status_code == 200
-    assert viewer_client.get(reverse("executions:list")).status_code == 200
+    assert bob_client.get(detail).status_code == 200
+    assert bob_client.get(reverse("executions:list")).status_code == 200
     kodexa.control.add_fault("GET /api/account/me", status=500, times=-1)
     _fail_times(FAILURE_THRESHOLD)
     reset_calls(kodexa)
     for url, shows in ((detail, f'data-copy="{execution["id"]}"'), (reverse("executions:list"), "data-execution-id=")):
-        response = viewer_client.get(url)
+        response = bob_client.get(url)
         body = response.content.decode()
         assert response.status_code == 200, url
         assert 'data-testid="stale-banner"' in body and "pausing its calls" in body
         assert shows in body
     never_seen = reverse("executions:detail", args=[MISSING])
-    assert viewer_client.get(never_seen).status_code == 503  # nothing to show: the pause is explained
+    assert bob_client.get(never_seen).status_code == 503  # nothing to show: the pause is explained
     assert kodexa.control.calls()["total"] == 0

@@ -7,7 +7,6 @@ import threading
 
 from django.core.cache import caches
 
-from executions.upstream import pool as concurrency
 from executions.upstream.pool import run_parallel, submit
 from kodexa_admin.logging import request_id_var
 
@@ -40,22 +39,6 @@ def test_meanwhile_runs_in_the_callers_thread_while_tasks_are_in_flight():
         seen.append(threading.current_thread() is threading.main_thread())
 
     assert run_parallel([task], meanwhile=meanwhile) == ["done"] and seen == [True]
-
-
-def test_the_tasks_are_under_way_before_meanwhile_takes_the_gil(monkeypatch):
-    monkeypatch.setattr(concurrency, "HEAD_START", 5.0)  # generous, so a loaded machine cannot fail this
-    started: list[str] = []
-    seen_by_meanwhile: list[list[str]] = []
-
-    def task(name: str):  # type: ignore[no-untyped-def]
-        def run() -> str:
-            started.append(name)
-            return name
-
-        return run
-
-    results = run_parallel([task("page"), task("names")], meanwhile=lambda: seen_by_meanwhile.append(list(started)))
-    assert results == ["page", "names"] and sorted(seen_by_meanwhile[0]) == ["names", "page"]
 
 
 def test_a_pool_thread_keeps_one_cache_client_across_tasks():
