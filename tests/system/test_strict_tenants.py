@@ -1,0 +1,154 @@
+"""The panel against a stand-in that is strict where Kodexa's public sources disagree, with every setting on `auto`.
+
+Each strict tenant reads one form of each thing; a wrong guess would show the wrong rows or an error. With no
+setting changed, a support person filters, sorts, pages without repeats or gaps, searches (or is told search is
+unavailable), sees a parent's children (or is told why not), and cancels.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from executions.audit.models import AuditEvent
+from executions.upstream.circuit import circuit_state
+from executions.upstream.tenant import tenant_forms
+from tests.helpers import reset_calls, sim_get
+
+pytestmark = pytest.mark.django_db
+
+TENANTS = {
+    # The documented forms, and nothing else accepted.
+    "spring-comma-base1": {"filter_dialect": "spring", "sort_separator": ",", "page_base": 1, "query_search": "on"},
+    # Every other form: eq filters, colon sorts, pages from 0, no text search, legacy error bodies.
+    "eq-colon-base0-nosearch-legacy": {"filter_dialect": "eq", "sort_separator": ":", "page_base": 0,
+                                       "query_search": "off", "error_style": "legacy"},
+    # No text search (the panel falls back to a description filter) and no filter on the parent.
+    "spring-nosearch-no-parent-filter": {"filter_dialect": "spring", "query_search": "off",
+                                         "unfilterable": ["parentExecutionId"]},
+}
+
+
+@pytest.fixture(params=list(TENANTS), ids=list(TENANTS))
+def tenant(request, sim, settings):  # type: ignore[no-untyped-def]
+    """The stand-in made strict, the panel pointed at it with every form on auto (the defaults)."""
+    sim.control.configure(**TENANTS[request.param])
+    settings.KODEXA_URL, settings.KODEXA_API_KEY = sim.url, sim.api_key
+    assert (settings.KODEXA_FILTER_DIALECT, settings.KODEXA_SORT_SEPARATOR, settings.KODEXA_PAGE_BASE) == (
+        "auto", "auto", "auto")
+    yield request.param, sim
+    sim.control.reset()
+
+
+def _all(sim):  # type: ignore[no-untyped-def]
+    """The truth, newest first, read straight from the stand-in without filters (valid in every mode)."""
+    items = sim_get(sim, "/api/executions", pageSize=1000)["content"]
+    return sorted(items, key=lambda e: (e["createdOn"], e["id"]), reverse=True)
+
+
+def _row_ids(body: str) -> list[str]:
+    return re.findall(r'<tr data-execution-id="([0-9a-f-]{36})"', body)
+
+
+def test_filter_by_status_and_assistant(tenant, bob_client):
+    _, sim = tenant
+    truth = _all(sim)
+    assistant = next(e["assistantId"] for e in truth if e["status"] == "FAILED" and e.get("assistantId"))
+    expected = [e["id"] for e in truth if e["status"] == "FAILED" and e.get("assistantId") == assistant][:20]
+    response = bob_client.get(reverse("executions:list"), {"status": "FAILED", "assistant": assistant})
+    assert response.status_code == 200, response.content.decode()[-1500:]
+    assert _row_ids(response.content.decode()) == expected and expected
+
+
+def test_sort_and_page_through_without_repeats_or_gaps(tenant, bob_client):
+    _, sim = tenant
+    truth = _all(sim)
+    oldest_first = sorted(truth, key=lambda e: (e["createdOn"], e["id"]))
+    seen = []
+    for page in (1, 2, 3):
+        params = {"sort": "createdOn,asc", "page_size": 50, **({"page": page} if page > 1 else {})}
+        response = bob_client.get(reverse("executions:list"), params)
+        assert response.status_code == 200, response
+        seen += _row_ids(response.content.decode())
+    assert len(seen) == len(set(seen)) == 150
+    assert seen == [e["id"] for e in oldest_first[:150]]
+
+
+def test_search_narrows_or_says_it_cannot(tenant, bob_client):
+    name, sim = tenant
+    truth = _all(sim)
+    word = "invoice"
+    response = bob_client.get(reverse("executions:list"), {"q": word, "page_size": 200})
+    body = response.content.decode()
+    if TENANTS[name].get("filter_dialect") == "eq" and TENANTS[name].get("query_search") == "off":
+        # No text search and no way to say "contains" in this dialect: said plainly, no rows shown as matches.
+        assert response.status_code == 400 and "Text search unavailable" in body and not _row_ids(body)
+        return
+    assert response.status_code == 200
+    matching = {e["id"] for e in truth if word in (e.get("description") or "").lower()}
+    shown = set(_row_ids(body))
+    assert shown and shown <= matching | {e["id"] for e in truth if word in e["id"]}
+    assert len(shown) < len(truth)  # it narrowed
+
+
+def test_a_parents_children_or_why_not(tenant, bob_client):
+    name, sim = tenant
+    truth = _all(sim)
+    parent = next(e["parentExecutionId"] for e in truth if e.get("parentExecutionId"))
+    children = {e["id"] for e in truth if e.get("parentExecutionId") == parent}
+    response = bob_client.get(reverse("executions:detail", args=[parent]), {"part": "children"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    if "parentExecutionId" in TENANTS[name].get("unfilterable", []):
+        assert 'data-testid="children-unsupported"' in body
+    else:
+        assert set(re.findall(r'/executions/([0-9a-f-]{36})/', body)) == children
+
+
+@pytest.mark.parametrize("tenant", ["spring-nosearch-no-parent-filter"], indirect=True)
+def test_a_tenant_that_cannot_filter_on_the_parent_never_opens_the_breaker(tenant, bob_client):
+    _, sim = tenant
+    parent = next(e["parentExecutionId"] for e in _all(sim) if e.get("parentExecutionId"))
+    for _ in range(10):
+        page = bob_client.get(reverse("executions:detail", args=[parent]))
+        part = bob_client.get(reverse("executions:detail", args=[parent]), {"part": "children"})
+        assert page.status_code == 200 and part.status_code == 200
+    assert circuit_state() == "closed"
+
+
+def test_cancel(tenant, alice_client):
+    _, sim = tenant
+    running = sim.control.add_execution(status="RUNNING", _sim={"lifecycle": False})["id"]
+    response = alice_client.post(reverse("executions:cancel", args=[running]),
+                                 {"reason_category": "stuck", "reason": "strict", "token": secrets.token_hex(12)})
+    assert response.status_code == 302
+    assert [e.action for e in AuditEvent.objects.filter(execution_id=running).order_by("id")] == [
+        "cancel.requested", "cancel.succeeded"]
+
+
+def test_kodexa_check_names_what_it_found(tenant, capsys):
+    name, _ = tenant
+    call_command("kodexa_check")
+    out = capsys.readouterr().out
+    config = TENANTS[name]
+    dialect = config["filter_dialect"]
+    assert f"filter dialect: {dialect} (set KODEXA_FILTER_DIALECT={dialect} to skip detection)" in out
+    if "sort_separator" in config:
+        sep = config["sort_separator"]
+        assert f"sort separator: {sep} (set KODEXA_SORT_SEPARATOR={sep} to skip detection)" in out
+    if "page_base" in config:
+        base = config["page_base"]
+        assert f"page base: {base} (set KODEXA_PAGE_BASE={base} to skip detection)" in out
+    assert ("free-text search: honoured" in out) == (config["query_search"] == "on")
+
+
+def test_what_was_found_is_asked_once_and_shared(tenant):
+    _, sim = tenant
+    reset_calls(sim)
+    first = tenant_forms()
+    asked = sim.control.calls()["total"]
+    assert asked > 0 and tenant_forms() == first and sim.control.calls()["total"] == asked
