@@ -439,3 +439,42 @@ def test_writes_against_a_tenant_need_the_opt_in(monkeypatch: pytest.MonkeyPatch
 def test_account_me(api: Api) -> None:
     response = api.get("/api/account/me")
     assert response.status_code == 200 and response.json()["id"]
+
+
+# --- the probes the panel's detection relies on (docs/kodexa-api.md, "Finding out what the tenant reads") ---
+
+
+def test_probe_the_first_row_without_page_is_the_first_row_of_page_zero_or_one(api: Api) -> None:
+    baseline = api.executions(pageSize=2)["content"]
+    if len(baseline) < 2:
+        pytest.skip("SKIPPED: the tenant has fewer than two executions; the page base cannot be told")
+    firsts = {}
+    for page in ("0", "1"):
+        response = api.get("/api/executions", page=page, pageSize=1)
+        firsts[page] = response.json()["content"][0]["id"] if response.status_code == 200 and \
+            response.json()["content"] else None
+    # Exactly one of the two bases starts where a request without `page` starts.
+    assert [page for page, first in firsts.items() if first == baseline[0]["id"]] in (["0"], ["1"]), firsts
+
+
+def test_probe_a_query_that_matches_nothing_narrows_or_is_ignored_entirely(api: Api) -> None:
+    total = api.executions(pageSize=1)["totalElements"]
+    found = api.executions(pageSize=1, query=f"no-such-text-{uuid.uuid4().hex}")["totalElements"]
+    assert found in (0, total)  # honoured, or ignored: never a partial answer the panel could mistake
+
+
+def test_probe_one_filter_in_each_dialect_is_either_refused_or_narrows_to_the_execution(api: Api) -> None:
+    first = api.executions(pageSize=1)["content"]
+    if not first:
+        pytest.skip("SKIPPED: the tenant has no executions to filter on")
+    target = first[0]["id"]
+    readers = []
+    for dialect, expression in (("spring", f"id:'{target}'"), ("eq", f"id eq '{target}'")):
+        response = api.get("/api/executions", pageSize=2, filter=expression)
+        if response.status_code == 200:
+            ids = [e["id"] for e in response.json()["content"]]
+            if ids == [target]:
+                readers.append(dialect)
+        else:
+            assert 400 <= response.status_code <= 500, response.text  # refused, never a redirect or a 502
+    assert readers, "neither dialect narrowed the list to one execution"
