@@ -87,7 +87,7 @@ POLICIES: Mapping[ReadKind, Policy] = {
     ReadKind.ASSISTANT_NAME: Policy(fresh_for=600, keep_for=DAY, shared=True, missing_for=60, local_for=30),
     ReadKind.FAMILY_PATH: Policy(fresh_for=600, keep_for=DAY, shared=True, missing_for=60, local_for=30),
     ReadKind.WIDGET: Policy(fresh_for=30, keep_for=DAY, shared=True),
-    ReadKind.TENANT: Policy(fresh_for=DAY, keep_for=7 * DAY, shared=True),
+    ReadKind.TENANT: Policy(fresh_for=DAY, keep_for=7 * DAY, shared=True, local_for=30),
 }
 
 
@@ -181,6 +181,10 @@ class _Local:
         with self._lock:
             self._entries.clear()
 
+    def discard(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
 
 _local = _Local()
 
@@ -257,6 +261,14 @@ def store_many(kind: ReadKind, values_by_id: Mapping[str, Any]) -> None:
     cache.set_many(entries, timeout=int(policy.keep_for))
     if policy.local_for:
         _local.put(entries, policy.local_for)
+
+
+def forget(kind: ReadKind, params: Mapping[str, object]) -> None:
+    """Drop a value everywhere: the next read asks Kodexa (other processes' own copies age out within
+    `local_for`)."""
+    key = cache_key(kind, params)
+    _local.discard(key)
+    cache.delete(key)
 
 
 def _keep_local(reads: Sequence[Read[Any]], keys: Sequence[str], found: Mapping[str, object]) -> None:

@@ -11,11 +11,10 @@ from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 
 from executions.kodexa import AUTO, Assistant, Execution, KodexaError, KodexaFilterRejected, Page, TenantForms, detect
 from executions.kodexa.filters import FilterDialect
-from executions.upstream.cache import Cached, ReadKind, cache_key, read
+from executions.upstream.cache import Cached, ReadKind, forget, read
 from executions.upstream.client import kodexa_client, kodexa_probe_client
 
 # Which setting pins which form: a value other than `auto` skips asking about it.
@@ -59,7 +58,7 @@ def tenant_forms_forget() -> None:
     """Ask again next time: Kodexa refused a list written in the forms found (a changed tenant, or a wrong
     finding)."""
     known, ask = configured()
-    cache.delete(cache_key(ReadKind.TENANT, _params(known, ask)))
+    forget(ReadKind.TENANT, _params(known, ask))
 
 
 def tenant_list_executions(**kwargs: Any) -> Page[Execution]:

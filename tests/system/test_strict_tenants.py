@@ -152,3 +152,16 @@ def test_what_was_found_is_asked_once_and_shared(tenant):
     first = tenant_forms()
     asked = sim.control.calls()["total"]
     assert asked > 0 and tenant_forms() == first and sim.control.calls()["total"] == asked
+
+
+@pytest.mark.parametrize("tenant", ["spring-comma-base1"], indirect=True)
+def test_a_tenant_that_changes_is_asked_again_after_it_refuses_a_list(tenant, bob_client):
+    _, sim = tenant
+    filtered = {"status": "FAILED"}
+    assert bob_client.get(reverse("executions:list"), filtered).status_code == 200  # found out: spring
+    sim.control.configure(filter_dialect="eq", sort_separator=":")  # the tenant is upgraded overnight
+    refused = bob_client.get(reverse("executions:list"), filtered)
+    assert refused.status_code == 400 and "Kodexa does not accept this filter" in refused.content.decode()
+    assert circuit_state() == "closed"
+    again = bob_client.get(reverse("executions:list"), filtered)
+    assert again.status_code == 200 and _row_ids(again.content.decode())
