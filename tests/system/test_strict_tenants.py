@@ -165,3 +165,20 @@ def test_a_tenant_that_changes_is_asked_again_after_it_refuses_a_list(tenant, bo
     assert circuit_state() == "closed"
     again = bob_client.get(reverse("executions:list"), filtered)
     assert again.status_code == 200 and _row_ids(again.content.decode())
+
+
+@pytest.mark.parametrize("tenant", ["eq-colon-base0-nosearch-legacy"], indirect=True)
+def test_a_legacy_error_body_is_shown_as_the_tenant_sent_it(tenant, bob_client):
+    """`message` and the incident id of a legacy body reach the page; a problem's `instance` never does."""
+    _, sim = tenant
+    bob_client.get(reverse("executions:list"))  # what the tenant reads is found out first
+    sim.control.add_fault("GET /api/executions", status=409, times=-1,
+                          body={"message": "Index rebuild in progress", "errors": {"filter": "try later"},
+                                "incidentId": "INC-4711"})
+    body = bob_client.get(reverse("executions:list"), {"status": "RUNNING"}).content.decode()
+    assert "Kodexa said: “Index rebuild in progress”" in body and "Incident INC-4711." in body
+    sim.control.clear_faults()
+    sim.control.add_fault("GET /api/executions", status=409, times=-1,
+                          body={"type": "about:blank", "title": "Conflict", "instance": "/api/executions/secret"})
+    body = bob_client.get(reverse("executions:list"), {"status": "FAILED"}).content.decode()
+    assert "Kodexa said: “Conflict”" in body and "Incident" not in body and "/api/executions/secret" not in body

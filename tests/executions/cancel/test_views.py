@@ -225,3 +225,23 @@ def test_a_single_refused_cancel_is_still_one_event(bob_client):
     (event,) = AuditEvent.objects.all()
     assert event.action == AuditAction.CANCEL_DENIED and event.execution_id == execution_id
     assert event.details["count"] == 1 and len(event.reason) == 500
+
+
+def test_an_execution_stuck_in_cancelling_can_be_cancelled_again(alice_client, bob_client, kodexa):
+    """The page says how long it has been cancelling; an Operator sends the cancel once more, audited as any."""
+    from executions.audit.models import AuditEvent
+
+    stuck = kodexa.control.add_execution(status="CANCELLING", updatedOn="2026-01-01T10:00:00Z",
+                                         _sim={"lifecycle": False})["id"]
+    page = alice_client.get(f"/executions/{stuck}/").content.decode()
+    assert 'data-testid="cancelling-since"' in page and "2026-01-01 10:00:00 UTC" in page
+    assert "Cancel again" in page
+    assert "Cancel again" not in bob_client.get(f"/executions/{stuck}/").content.decode()  # not an Operator
+    before = kodexa.control.calls()["by_route"].get("PUT /api/executions/{id}/cancel", 0)
+    response = alice_client.post(f"/executions/{stuck}/cancel/",
+                                 {"reason_category": "stuck", "reason": "cancelling for hours", "token": "t" * 20})
+    assert response.status_code == 302
+    assert kodexa.control.calls()["by_route"]["PUT /api/executions/{id}/cancel"] == before + 1
+    events = list(AuditEvent.objects.filter(execution_id=stuck).order_by("id"))
+    assert [e.action for e in events] == ["cancel.requested", "cancel.succeeded"]
+    assert events[0].status_before == "CANCELLING"
