@@ -18,11 +18,22 @@ def sim_get(sim, path: str, **params: Any) -> Any:  # type: ignore[no-untyped-de
     return response.json()
 
 
+def sim_cannot_filter_on(sim, field: str) -> bool:  # type: ignore[no-untyped-def]
+    """The stand-in is a strict tenant that answers a filter on `field` as a field that is not a column."""
+    return field in (sim.control.config().get("unfilterable") or [])
+
+
 def sim_executions(sim, filter: str | None = None, page_size: int = 1000) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    params: dict[str, Any] = {"pageSize": page_size}
-    if filter:
-        params["filter"] = filter
-    return sim_get(sim, "/api/executions", **params)["content"]
+    """The stand-in's executions (newest first), filtered here with its own parser: a strict stand-in may refuse
+    the filter's dialect, and the test's truth must not depend on which one it reads."""
+    from kodexa_sim.filters import compile_filters
+    from kodexa_sim.world import EXECUTION_SCHEMA
+
+    executions = sim_get(sim, "/api/executions", pageSize=page_size)["content"]
+    if not filter:
+        return executions
+    predicate = compile_filters([filter], EXECUTION_SCHEMA)
+    return [e for e in executions if predicate is None or predicate(e)]
 
 
 def sim_execution(sim, filter: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +14,27 @@ from kodexa_sim.control import SimControl
 
 SIM_SEED = 1234
 SIM_CANCEL_DELAY_MS = 300
+
+# Where Kodexa's public sources disagree, a strict tenant accepts one form of each (docs/kodexa-sim.md, "Strict
+# modes"). KODEXA_SIM_TENANT=<name> starts the session's stand-in as that tenant; `.ci/run` runs the browse, cancel
+# and dashboard tests against each of them, with the panel's settings on auto. Unset: the stand-in forgives all.
+SIM_TENANTS: dict[str, dict[str, object]] = {
+    # The documented forms, and nothing else accepted.
+    "spring-comma-base1": {"filter_dialect": "spring", "sort_separator": ",", "page_base": 1, "query_search": "on"},
+    # Every other form: eq filters, colon sorts, pages from 0, no text search, legacy error bodies.
+    "eq-colon-base0-nosearch-legacy": {"filter_dialect": "eq", "sort_separator": ":", "page_base": 0,
+                                       "query_search": "off", "error_style": "legacy"},
+    # No text search (the panel falls back to a description filter) and no filter on the parent.
+    "spring-nosearch-no-parent-filter": {"filter_dialect": "spring", "query_search": "off",
+                                         "unfilterable": ["parentExecutionId"]},
+}
+
+
+def sim_tenant() -> dict[str, object]:
+    name = os.environ.get("KODEXA_SIM_TENANT", "")
+    if name and name not in SIM_TENANTS:
+        raise pytest.UsageError(f"KODEXA_SIM_TENANT must be one of {', '.join(SIM_TENANTS)}")
+    return dict(SIM_TENANTS[name]) if name else {}
 
 
 @dataclass
@@ -32,6 +54,7 @@ def sim_server() -> Iterator[kodexa_sim.SimServer]:
         seed=SIM_SEED,
         cancel_delay_ms=SIM_CANCEL_DELAY_MS,
         terminal_cancel="conflict",
+        **sim_tenant(),  # type: ignore[arg-type]
     )
     yield server
     server.stop()

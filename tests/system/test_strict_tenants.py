@@ -18,19 +18,11 @@ from executions.audit.models import AuditEvent
 from executions.upstream.circuit import circuit_state
 from executions.upstream.tenant import tenant_forms
 from tests.helpers import reset_calls, sim_get
+from tests.sim_fixtures import SIM_TENANTS
 
 pytestmark = pytest.mark.django_db
 
-TENANTS = {
-    # The documented forms, and nothing else accepted.
-    "spring-comma-base1": {"filter_dialect": "spring", "sort_separator": ",", "page_base": 1, "query_search": "on"},
-    # Every other form: eq filters, colon sorts, pages from 0, no text search, legacy error bodies.
-    "eq-colon-base0-nosearch-legacy": {"filter_dialect": "eq", "sort_separator": ":", "page_base": 0,
-                                       "query_search": "off", "error_style": "legacy"},
-    # No text search (the panel falls back to a description filter) and no filter on the parent.
-    "spring-nosearch-no-parent-filter": {"filter_dialect": "spring", "query_search": "off",
-                                         "unfilterable": ["parentExecutionId"]},
-}
+TENANTS = SIM_TENANTS
 
 
 @pytest.fixture(params=list(TENANTS), ids=list(TENANTS))

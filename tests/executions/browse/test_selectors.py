@@ -10,7 +10,7 @@ from django.core.cache import cache as django_cache
 
 from executions.browse import selectors
 from executions.upstream.cache import ReadKind, cache_key
-from tests.helpers import reset_calls, sim_execution, sim_executions, sim_get, upstream_calls
+from tests.helpers import reset_calls, sim_cannot_filter_on, sim_execution, sim_executions, sim_get, upstream_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +75,9 @@ def test_the_kept_copy_of_one_executions_children_is_never_shown_for_another(kod
     whole list) must not be shown as this one's."""
     from executions.kodexa import KodexaServerError
 
+    if sim_cannot_filter_on(kodexa, "parentExecutionId"):
+        pytest.skip("SKIPPED: this strict tenant has no child lists to keep (tests/system/test_strict_tenants.py "
+                    "covers what the page says instead)")
     parents = [p for p in sim_executions(kodexa) if not p.get("parentExecutionId")][:2]
     first = selectors.execution_children(execution_id=parents[0]["id"])
     assert first.stale is None
