@@ -60,7 +60,10 @@ def test_an_unknown_filter_dialect_or_sort_separator_is_refused_at_start():
     assert dialect.returncode != 0 and "executions.E004" in dialect.stderr
     separator = _run("check", KODEXA_SORT_SEPARATOR=";", **base)
     assert separator.returncode != 0 and "executions.E005" in separator.stderr
-    assert _run("check", KODEXA_SORT_SEPARATOR=":", **base).returncode == 0
+    page_base = _run("check", KODEXA_PAGE_BASE="2", **base)
+    assert page_base.returncode != 0 and "executions.E006" in page_base.stderr
+    assert _run("check", KODEXA_SORT_SEPARATOR=":", KODEXA_PAGE_BASE="0", KODEXA_FILTER_DIALECT="auto",
+                **base).returncode == 0
 
 
 def test_audit_chain_key_check_only_warns_in_production_without_an_explicit_key(settings):
