@@ -33,7 +33,7 @@ from .filters import (
     UnsupportedFilter,
     build_filter,
 )
-from .tenant import AUTO, DetectionFailed, Probe, TenantForms, detect
+from .tenant import AUTO, Probe, TenantForms, detect
 from .types import (
     Assistant,
     DocumentFamily,
@@ -58,7 +58,6 @@ __all__ = [
     "CancelResponse",
     "Clause",
     "Contains",
-    "DetectionFailed",
     "DocumentFamily",
     "Equals",
     "ExceptionDetails",

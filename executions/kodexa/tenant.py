@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from .errors import KodexaBadRequest, KodexaError, KodexaServerError
+from .errors import KodexaBadRequest, KodexaServerError
 from .filters import Equals, ExecutionField, FilterDialect, build_filter
 
 SORT_SEPARATORS = (",", ":")
@@ -52,18 +52,13 @@ class Probe:
 ProbeCall = Callable[[Sequence[tuple[str, str]]], Probe]
 
 
-class DetectionFailed(KodexaError):
-    """Kodexa could not be asked (it is down, or refuses the key): nothing was learnt, nothing may be kept."""
-
-    default_message = "Could not find out what this Kodexa reads"
-
-
 def detect(probe: ProbeCall, *, known: TenantForms, ask: Iterable[str]) -> TenantForms:
     """The forms of the tenant behind `probe`, for the settings named in `ask` (of "filter_dialect",
     "sort_separator", "page_base", "query_search"); the others are taken from `known`.
 
-    A tenant that accepts both forms of something gets the documented default and a note saying so. Raises
-    DetectionFailed when Kodexa cannot be asked at all: a guess must never be kept as a finding."""
+    A tenant that accepts both forms of something gets the documented default and a note saying so. When Kodexa
+    cannot be asked (down, or refusing the key) the KodexaError is raised as it came: nothing was learnt, and a
+    guess must never be kept as a finding."""
     ask = set(ask)
     notes: list[str] = []
     baseline = _baseline(probe)
@@ -80,15 +75,12 @@ def detect(probe: ProbeCall, *, known: TenantForms, ask: Iterable[str]) -> Tenan
 
 
 def _baseline(probe: ProbeCall) -> Probe:
-    try:
-        return probe([("pageSize", "2")])
-    except KodexaError as exc:
-        raise DetectionFailed(str(exc)) from exc
+    return probe([("pageSize", "2")])
 
 
 def _answer(probe: ProbeCall, params: Sequence[tuple[str, str]]) -> Probe | None:
     """The probe's answer, or None when Kodexa refused the request itself (a 4xx, or its 500 for a form it does
-    not read). Anything else (the network, an outage) means nothing can be learnt now."""
+    not read). Anything else (the network, an outage) means nothing can be learnt now: raised as it is."""
     try:
         return probe(params)
     except KodexaBadRequest:  # 400, 422, and a filter or sort field that is not a column
@@ -96,9 +88,7 @@ def _answer(probe: ProbeCall, params: Sequence[tuple[str, str]]) -> Probe | None
     except KodexaServerError as exc:
         if exc.status == 500:  # what some tenants answer for a form their parser does not read
             return None
-        raise DetectionFailed(str(exc)) from exc
-    except KodexaError as exc:
-        raise DetectionFailed(str(exc)) from exc
+        raise
 
 
 def _page_base(probe: ProbeCall, baseline: Probe, notes: list[str]) -> int:

@@ -8,7 +8,6 @@ import itertools
 import pytest
 
 from executions.kodexa import (
-    DetectionFailed,
     FilterDialect,
     KodexaBadRequest,
     KodexaClient,
@@ -88,13 +87,13 @@ class FakeTenant:
 
 
 def test_kodexa_down_from_the_start_learns_nothing():
-    with pytest.raises(DetectionFailed):
+    with pytest.raises(KodexaTimeout):
         detect(FakeTenant(down_after=0), known=TenantForms(), ask=ASK_ALL)
 
 
 def test_kodexa_going_down_half_way_learns_nothing():
     """An outage in the middle must not leave a half-finding that would be kept as the tenant's forms."""
-    with pytest.raises(DetectionFailed):
+    with pytest.raises(KodexaTimeout):
         detect(FakeTenant(down_after=3), known=TenantForms(), ask=ASK_ALL)
 
 
@@ -122,5 +121,5 @@ def test_a_500_for_an_unread_form_is_a_refusal_but_a_502_is_an_outage():
             return super().__call__(params)
 
     assert detect(Unreadable(500), known=TenantForms(), ask={"filter_dialect"}).filter_dialect is FilterDialect.SPRING
-    with pytest.raises(DetectionFailed):
+    with pytest.raises(KodexaServerError):
         detect(Unreadable(502), known=TenantForms(), ask={"filter_dialect"})
