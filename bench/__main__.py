@@ -1,4 +1,4 @@
-"""`make bench`: the panel under gunicorn against the stand-in, every scenario of issue 7, one report.
+"""`make bench`: the panel under gunicorn against the stand-in, every scenario, one report.
 
     python -m bench [--short] [--only detail,list,concurrency,memory,dashboards,audit]
                     [--audit-events N] [--full-audit]
@@ -87,7 +87,7 @@ def _get_json(url: str, api_key: str) -> dict:
 
 
 def _dashboard_spec(sim: SimProcess) -> dict:
-    """DESIGN.md section 7's example dashboard, with a real assistant id of the stand-in."""
+    """The example dashboard of docs/dashboards.md, with a real assistant id of the stand-in."""
     assistant = _get_json(f"{sim.url}/api/assistants?pageSize=1", sim.api_key)["content"][0]["id"]
     return {"name": "Invoices on fire", "team": "Support EU", "refresh_seconds": 30, "widgets": [
         {"title": "Running now", "kind": "count", "view": {"status": ["RUNNING"]}},

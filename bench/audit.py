@@ -1,4 +1,4 @@
-"""Audit and cancellation benchmarks (issue 4), on SQLite and on PostgreSQL when it is reachable.
+"""Audit and cancellation benchmarks, on SQLite and on PostgreSQL when it is reachable.
 
     .venv/bin/python -m bench.audit [--events 1000000] [--cancels 200] [--database sqlite,postgres]
 

@@ -101,7 +101,7 @@ def test_invalid_reasons_are_form_errors_and_nothing_is_sent(alice_client, kodex
 
 
 def test_the_contract_fields_alone_are_enough(alice_client, kodexa):
-    """DESIGN.md names only `reason` (and CSRF): a script posting just that cancels, category "other"."""
+    """The documented form names only `reason` (and CSRF): a script posting just that cancels, category "other"."""
     execution_id = _running(kodexa)
     response = alice_client.post(reverse("executions:cancel", args=[execution_id]), {"reason": "from a script"})
     assert response.status_code == 302

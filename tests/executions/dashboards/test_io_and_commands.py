@@ -1,4 +1,4 @@
-"""dashboard_import / dashboard_export: the DESIGN.md section 7 JSON form, round trips and error reports."""
+"""dashboard_import / dashboard_export: the JSON form of docs/dashboards.md, round trips and error reports."""
 
 from __future__ import annotations
 
