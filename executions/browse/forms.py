@@ -15,6 +15,7 @@ from executions.browse.query import (
     MAX_TEXT,
     PAGE_SIZE_CHOICES,
     SORT_CHOICES,
+    STALLED_CHOICES,
     ExecutionQuery,
     is_execution_id,
     parse_utc_datetime,
@@ -52,6 +53,9 @@ class ExecutionFilterForm(forms.Form):
     created_after = forms.Field(required=False, label="Created after (UTC)", widget=_DATE_INPUT)
     created_before = forms.Field(required=False, label="Created before (UTC)", widget=_DATE_INPUT)
     created_within_hours = forms.Field(required=False, widget=forms.HiddenInput)
+    stalled = forms.Field(required=False, label="No progress for", widget=forms.Select(
+        choices=[("", "Any time"), *[(n, f"{n} min or more" if n < 60 else f"{n // 60} h or more")
+                                     for n in STALLED_CHOICES]]))
     sort = forms.Field(required=False, initial=DEFAULT_SORT, widget=forms.Select(choices=SORT_CHOICES))
     page_size = forms.Field(required=False, initial=DEFAULT_PAGE_SIZE, label="Per page",
                             widget=forms.Select(choices=[(n, str(n)) for n in PAGE_SIZE_CHOICES]))

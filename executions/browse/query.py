@@ -23,6 +23,7 @@ SORT_CHOICES: tuple[tuple[str, str], ...] = (
     ("createdOn,asc", "Oldest first"),
     ("startDate,desc", "Recently started"),
     ("updatedOn,desc", "Recently updated"),
+    ("updatedOn,asc", "Longest without an update"),
     ("priority,desc", "Highest priority"),
     ("status,asc", "Status"),
 )
@@ -41,6 +42,11 @@ def is_execution_id(value: str) -> bool:
 MAX_TEXT = 200
 MAX_PAGE = 10_000
 MAX_WITHIN_HOURS = 24 * 366
+MAX_STALLED_MINUTES = 7 * 24 * 60
+# A running execution with no update for this long is marked stuck on the list; the "no progress" filter offers it
+# first.
+STUCK_AFTER_MINUTES = 15
+STALLED_CHOICES = (15, 30, 60, 240)
 # Any well-formed id is accepted (not only the assistants listed): the list may be unavailable, or a shared link
 # may name an assistant that has since been deleted.
 _ASSISTANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
@@ -51,8 +57,8 @@ LATEST_DATETIME = datetime(9998, 12, 31, 23, 59, 59, tzinfo=UTC)
 OUT_OF_RANGE = f"Enter a date between {EARLIEST_DATETIME:%Y-%m-%d} and {LATEST_DATETIME:%Y-%m-%d} (UTC)."
 _STATUS_VALUES = {s.value: s for s in FILTERABLE_STATUSES}
 _SORT_VALUES = {value for value, _ in SORT_CHOICES}
-QUERY_PARAMS = ("status", "assistant", "q", "created_after", "created_before", "created_within_hours", "sort",
-                "page_size", "page")
+QUERY_PARAMS = ("status", "assistant", "q", "created_after", "created_before", "created_within_hours", "stalled",
+                "sort", "page_size", "page")
 
 
 def parse_utc_datetime(text: str) -> datetime:
@@ -112,6 +118,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "created_after": parse_utc_datetime,
     "created_before": parse_utc_datetime,
     "created_within_hours": lambda text: _int(text, 1, MAX_WITHIN_HOURS),
+    "stalled": lambda text: _int(text, 1, MAX_STALLED_MINUTES),
     "sort": lambda text: _choice(text, _SORT_VALUES),
     "page_size": lambda text: int(_choice(text.strip(), PAGE_SIZE_CHOICES)),
     "page": lambda text: _int(text, 1, MAX_PAGE),
@@ -127,6 +134,8 @@ class ExecutionQuery:
     created_before: datetime | None = None
     # Relative window for saved views and dashboards ("failed in the last 24 hours"); wins over created_after.
     created_within_hours: int | None = None
+    # Running, and no update from Kodexa for this many minutes: stuck, most likely. Relative, like the window above.
+    stalled_minutes: int | None = None
     sort: str = DEFAULT_SORT
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
@@ -160,7 +169,8 @@ class ExecutionQuery:
             errors.setdefault("created_before", []).append("Must be later than “created after”.")
         query = cls(statuses=tuple(statuses), assistant_id=parsed.get("assistant"), text=parsed.get("q") or None,
                     created_after=after, created_before=before,
-                    created_within_hours=parsed.get("created_within_hours"), sort=parsed.get("sort", DEFAULT_SORT),
+                    created_within_hours=parsed.get("created_within_hours"), stalled_minutes=parsed.get("stalled"),
+                    sort=parsed.get("sort", DEFAULT_SORT),
                     page=parsed.get("page", 1), page_size=parsed.get("page_size", DEFAULT_PAGE_SIZE))
         return query, errors
 
@@ -182,12 +192,17 @@ class ExecutionQuery:
             clauses.append(After(ExecutionField.CREATED_ON, after))
         if self.created_before:
             clauses.append(Before(ExecutionField.CREATED_ON, self.created_before))
+        if self.stalled_minutes:
+            quiet_since = (now or timezone.now()) - timedelta(minutes=self.stalled_minutes)
+            if ExecutionStatus.RUNNING not in self.statuses:
+                clauses.append(Equals(ExecutionField.STATUS, ExecutionStatus.RUNNING.value))
+            clauses.append(Before(ExecutionField.UPDATED_ON, quiet_since))
         return clauses
 
     @property
     def is_filtered(self) -> bool:
         return bool(self.statuses or self.assistant_id or self.text or self.created_after or self.created_before
-                    or self.created_within_hours)
+                    or self.created_within_hours or self.stalled_minutes)
 
     def to_params(self, *, include_page: bool = True) -> list[tuple[str, str]]:
         """URL query pairs that reproduce this query on /executions/ (shareable links)."""
@@ -202,6 +217,8 @@ class ExecutionQuery:
             params.append(("created_before", _local_input(self.created_before)))
         if self.created_within_hours:
             params.append(("created_within_hours", str(self.created_within_hours)))
+        if self.stalled_minutes:
+            params.append(("stalled", str(self.stalled_minutes)))
         if self.sort != DEFAULT_SORT:
             params.append(("sort", self.sort))
         if self.page_size != DEFAULT_PAGE_SIZE:
@@ -229,6 +246,8 @@ class ExecutionQuery:
             view["created_before"] = self.created_before.isoformat()
         if self.created_within_hours:
             view["created_within_hours"] = self.created_within_hours
+        if self.stalled_minutes:
+            view["stalled"] = self.stalled_minutes
         if self.sort != DEFAULT_SORT:
             view["sort"] = self.sort
         if self.page_size != DEFAULT_PAGE_SIZE:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_safe
 from executions.audit import selectors as audit_queries
 from executions.browse import selectors
 from executions.browse.forms import ExecutionFilterForm
-from executions.browse.query import ExecutionQuery
+from executions.browse.query import STUCK_AFTER_MINUTES, ExecutionQuery
 from executions.cancel.forms import CancelForm
 from executions.cancel.services import (
     CANCEL_PERMISSION,
@@ -53,6 +53,8 @@ def execution_list(request: HttpRequest) -> HttpResponse:
         # A submitted form sends every field, empty ones too; the shareable link names only what is set.
         return redirect(f"{request.path}?{urlencode(canonical)}" if canonical else request.path)
     context["query"] = query
+    context["stuck_after"] = query.stalled_minutes or STUCK_AFTER_MINUTES
+    context["sort_by_update"] = "updatedOn,asc" if query.sort == "updatedOn,desc" else "updatedOn,desc"
 
     def database_reads() -> None:  # while Kodexa answers
         # The first permission check loads them all (two queries), for the navigation and buttons too.

@@ -25,7 +25,7 @@ from executions.dashboards.models import (
 # Value types of the view's keys; the form checks the values themselves.
 _VIEW_TYPES: dict[str, type | tuple[type, ...]] = {
     "status": list, "assistant": str, "q": str, "created_after": str, "created_before": str,
-    "created_within_hours": int, "sort": str, "page_size": int,
+    "created_within_hours": int, "stalled": int, "sort": str, "page_size": int,
 }
 _STATUS_VALUES = {s.value for s in FILTERABLE_STATUSES}
 _KINDS = {k.value for k in WidgetKind}

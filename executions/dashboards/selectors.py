@@ -81,6 +81,8 @@ def _view_summary(view: dict) -> tuple[str, ...]:
         parts.append(f"“{query.text}”")
     if query.created_within_hours:
         parts.append(f"last {query.created_within_hours} h")
+    if query.stalled_minutes:
+        parts.append(f"running, no progress for {query.stalled_minutes} min")
     if query.created_after:
         parts.append(f"after {query.created_after:%Y-%m-%d %H:%M}")
     if query.created_before:

@@ -407,6 +407,16 @@ class Execution:
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False, hash=False
     )
 
+    @property
+    def error_title(self) -> str | None:
+        """What went wrong, in one line: the execution's own error, else its pipeline's, else a failing step's."""
+        candidates = [self.exception_details, *self.pipeline_exceptions,
+                      *(step.exception_details for step in self.steps)]
+        for details in candidates:
+            if details is not None and (text := details.message or details.error_message):
+                return text
+        return None
+
     def __reduce__(self) -> tuple[Any, ...]:
         # The mapping views do not pickle (the shared cache pickles); the payload parses back to the same execution.
         return (Execution.from_api, (dict(self.raw),))

@@ -167,3 +167,16 @@ def test_csv_export_neutralises_cells_starting_with_tab_or_carriage_return(charl
     response = charlie_client.get(reverse("audit:export_csv"), {"execution_id": EXEC_A})
     (row,) = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
     assert row["reason"] == "'\t=1+1" and row["idempotency_key"] == "'\r=2+2"
+
+
+def test_reason_categories_read_as_words(charlie_client, bob_client, alice, kodexa):
+    """Never `wrong_input` or `Wronginput`: the label, on the audit log and on the execution's activity."""
+    execution = kodexa.control.add_execution(status="SUCCEEDED", _sim={"lifecycle": False})["id"]
+    audit_event_append(action=AuditAction.CANCEL_REQUESTED, actor=alice, execution_id=execution,
+                       reason_category="wrong_input", reason="the wrong invoices")
+    audit_event_append(action=AuditAction.CANCEL_REQUESTED, actor=alice, execution_id=execution,
+                       reason_category="some_future_category", reason="later")
+    for page in (charlie_client.get(reverse("audit:list")).content.decode(),
+                 bob_client.get(reverse("executions:detail", args=[execution])).content.decode()):
+        assert "Wrong input or configuration" in page and "Some future category" in page
+        assert "wrong_input" not in page and "Wronginput" not in page

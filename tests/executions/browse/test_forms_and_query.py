@@ -131,3 +131,20 @@ def test_from_params_orders_the_dates_and_bounds_them():
     assert errors == {"created_before": ["Must be later than “created after”."]}
     _, errors = ExecutionQuery.from_params({"created_after": "0001-01-01T00:00:00+05:00"})
     assert errors == {"created_after": [OUT_OF_RANGE]}
+
+
+def test_no_progress_is_a_relative_filter_kept_as_such_in_views():
+    from datetime import UTC, datetime
+
+    from executions.browse.query import ExecutionQuery
+    from executions.dashboards.io import view_to_query
+    from executions.kodexa import FilterDialect, build_filter
+
+    query, errors = ExecutionQuery.from_params({"stalled": "30"})
+    assert errors == {} and query.stalled_minutes == 30
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    assert build_filter(query.clauses(now=now), FilterDialect.SPRING) == \
+        "status:'RUNNING' and updatedOn<'2026-03-01T11:30:00Z'"
+    assert view_to_query(query.to_view()) == query and query.to_view() == {"stalled": 30}
+    _, errors = ExecutionQuery.from_params({"stalled": "0"})
+    assert "stalled" in errors

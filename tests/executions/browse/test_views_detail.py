@@ -189,3 +189,16 @@ def test_live_fragment_shows_the_status_messages(bob_client, kodexa):
     assert posted.status_code == 201, posted.text
     body = bob_client.get(detail_url(running["id"]), {"part": "live"}).content.decode()
     assert "Waiting for &lt;OCR&gt; worker" in body
+
+
+def test_a_failed_execution_says_why_first(bob_client, kodexa):
+    import html
+
+    failed = next(e for e in sim_executions(kodexa, "status:'FAILED'")
+                  if (e.get("exceptionDetails") or {}).get("message"))
+    body = bob_client.get(detail_url(failed["id"])).content.decode()
+    why = body.split('data-testid="why-failed"', 1)[1].split("</article>", 1)[0]
+    assert html.escape(failed["exceptionDetails"]["message"][:40]) in why
+    assert body.index('data-testid="why-failed"') < body.index('<dl class="summary panel">')  # before the rest
+    succeeded = sim_execution(kodexa, "status:'SUCCEEDED'")
+    assert 'data-testid="why-failed"' not in bob_client.get(detail_url(succeeded["id"])).content.decode()

@@ -253,3 +253,60 @@ def test_a_failing_kodexa_shows_the_last_good_list_marked_stale(bob_client, kode
     assert re.findall(r'data-execution-id="([^"]+)"', body) == rows
     other = bob_client.get(URL, {"status": "FAILED"})  # never seen: nothing to fall back on
     assert other.status_code == 502 and "stale-banner" not in other.content.decode()
+
+
+def test_a_failed_row_says_why_under_its_badge(bob_client, kodexa):
+    import html
+
+    failed = [e for e in sim_executions(kodexa, "status:'FAILED'") if (e.get("exceptionDetails") or {}).get("message")]
+    assert failed, "the seed has failed executions with an error message"
+    response = bob_client.get(URL, {"status": "FAILED", "page_size": 200})
+    body = response.content.decode()
+    row = body.split(f'<tr data-execution-id="{failed[0]["id"]}">', 1)[1].split("</tr>", 1)[0]
+    message = failed[0]["exceptionDetails"]["message"]
+    assert 'class="error-title"' in row and html.escape(message[:40]) in row
+
+
+def _stale_and_fresh(kodexa):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    two_hours_ago = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stale = kodexa.control.add_execution(status="RUNNING", updatedOn=two_hours_ago, createdOn=two_hours_ago,
+                                         description="stale run", _sim={"lifecycle": False})["id"]
+    fresh = kodexa.control.add_execution(status="RUNNING", description="fresh run", _sim={"lifecycle": False})["id"]
+    return stale, fresh
+
+
+def test_a_running_execution_without_progress_is_marked_stuck(bob_client, kodexa):
+    stale, fresh = _stale_and_fresh(kodexa)
+    body = bob_client.get(URL, {"status": "RUNNING", "page_size": 200}).content.decode()
+    stale_row = body.split(f'<tr data-execution-id="{stale}"', 1)[1].split("</tr>", 1)[0]
+    fresh_row = body.split(f'<tr data-execution-id="{fresh}"', 1)[1].split("</tr>", 1)[0]
+    assert stale_row.startswith(' class="stuck"') and "⚠ No progress for 1" in stale_row  # 119 or 120 min
+    assert "data-stuck" not in fresh_row and 'class="stuck"' not in fresh_row
+
+
+def test_the_no_progress_filter_shows_only_running_executions_quiet_for_that_long(bob_client, kodexa):
+    from datetime import UTC, datetime, timedelta
+
+    stale, fresh = _stale_and_fresh(kodexa)
+    response = bob_client.get(URL, {"stalled": 60, "page_size": 200})
+    assert response.status_code == 200
+    shown = _row_ids(response)
+    assert stale in shown and fresh not in shown
+    cutoff = datetime.now(UTC) - timedelta(minutes=60)
+    truth = {e["id"]: e for e in sim_executions(kodexa)}
+    for eid in shown:
+        assert truth[eid]["status"] == "RUNNING"
+        assert datetime.fromisoformat(truth[eid]["updatedOn"].replace("Z", "+00:00")) < cutoff
+    assert "No progress for" in response.content.decode() and 'value="60" selected' in response.content.decode()
+
+
+def test_the_last_update_column_sorts_by_it(bob_client, kodexa):
+    body = bob_client.get(URL).content.decode()
+    assert 'title="Sort by the last update from Kodexa">Last update</a>' in body
+    assert "sort=updatedOn%2Cdesc" in body
+    ascending = bob_client.get(URL, {"sort": "updatedOn,asc", "page_size": 50})
+    ids = _row_ids(ascending)
+    truth = {e["id"]: e["updatedOn"] for e in sim_executions(kodexa)}
+    assert [truth[i] for i in ids] == sorted(truth[i] for i in ids)

@@ -90,7 +90,7 @@ def test_every_error_is_reported_with_its_path_and_nothing_is_written(tmp_path, 
         'widgets[2].view.status[1]: unknown status "EXPLODED"',
         "widgets[2].view.created_within_hours: must be an integer",
         "widgets[2].view.extra: unknown field (expected one of status, assistant, q, created_after, created_before, "
-        "created_within_hours, sort, page_size)",
+        "created_within_hours, stalled, sort, page_size)",
         "widgets[2].view.sort: Select a valid choice. nope is not one of the available choices.",
         "widgets[3]: must be an object with title, kind and view",
     }
