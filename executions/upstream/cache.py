@@ -245,10 +245,7 @@ def read_many(reads: Sequence[Read[Any]], *, offline: bool = False,
             failure = found.get(f"{key}:fail")
             tasks[index] = _task(read_, key, entry, failure if isinstance(failure, UpstreamProblem) else None)
     if tasks or meanwhile is not None:
-        outcomes = run_parallel(list(tasks.values()), meanwhile=meanwhile) if tasks else []
-        if not tasks and meanwhile is not None:
-            meanwhile()
-        for index, outcome in zip(tasks, outcomes, strict=True):
+        for index, outcome in zip(tasks, run_parallel(list(tasks.values()), meanwhile=meanwhile), strict=True):
             results[index] = outcome
     return results  # type: ignore[return-value]
 
@@ -299,13 +296,14 @@ def _task(read_: Read[T], key: str, entry: _Entry | None,
     return lambda: _live(read_, key)
 
 
+_OUTAGES = (KodexaConnectionError, KodexaTimeout, KodexaServerError, KodexaRateLimited, KodexaBadResponse)
+
+
 def _may_show_stale(exc: KodexaError) -> bool:
     """Only an outage is covered with old data. Kodexa saying the thing is gone, refusing the panel's key or
     refusing the request itself must be loud."""
     return isinstance(exc, _OUTAGES)
 
-
-_OUTAGES = (KodexaConnectionError, KodexaTimeout, KodexaServerError, KodexaRateLimited, KodexaBadResponse)
 
 
 def _live(read_: Read[T], key: str) -> Cached[T]:
