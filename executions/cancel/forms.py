@@ -10,19 +10,22 @@ from executions.browse.forms import no_control_characters
 from executions.browse.query import is_execution_id
 from executions.cancel.services import MAX_BATCH, CancelReason, ReasonCategory, cancel_token_new
 
+CATEGORY_PROMPT = "Choose a reason…"
 _TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"  # noqa: S105 (a pattern, not a secret)
 
 
 class CancelForm(forms.Form):
     """A cancel needs a reason: a sentence that will stay in the audit log, and a category.
 
-    The documented form names only `reason`: a script that posts just that gets category
-    "other" and a fresh token (so no replay protection, which only a rendered form can give).
+    The category is never preset: the rendered form offers an empty "Choose a reason…" first and a submit that
+    leaves it empty is refused. The documented form names only `reason`: a script that posts just that (no
+    category field at all) gets category "other" and a fresh token (so no replay protection, which only a rendered
+    form can give).
     """
 
     reason_category = forms.ChoiceField(
-        label="Why", choices=[(c.value, c.label) for c in ReasonCategory], initial=ReasonCategory.STUCK,
-        required=False, widget=forms.Select,
+        label="Why", choices=[("", CATEGORY_PROMPT), *[(c.value, c.label) for c in ReasonCategory]],
+        required=False, widget=forms.Select(attrs={"required": True}),
     )
     reason = forms.CharField(
         label="Reason (kept in the audit log)", min_length=3, max_length=500, strip=True,
@@ -31,6 +34,15 @@ class CancelForm(forms.Form):
     token = forms.RegexField(regex=_TOKEN_PATTERN, widget=forms.HiddenInput, required=False,
                              error_messages={"invalid": "This form has expired; reload the page and try again."})
 
+    def clean_reason_category(self) -> str:
+        value = self.cleaned_data.get("reason_category") or ""
+        if value:
+            return value
+        # Present but empty: the rendered form, submitted without a choice.
+        if self.data is not None and "reason_category" in self.data:
+            raise forms.ValidationError("Choose a reason for the cancel.")
+        return ReasonCategory.OTHER.value
+
     def clean_reason(self) -> str:
         return no_control_characters(self.cleaned_data["reason"])
 
@@ -38,7 +50,7 @@ class CancelForm(forms.Form):
         return self.cleaned_data.get("token") or cancel_token_new()
 
     def to_reason(self) -> CancelReason:
-        return CancelReason(category=ReasonCategory(self.cleaned_data.get("reason_category") or ReasonCategory.OTHER),
+        return CancelReason(category=ReasonCategory(self.cleaned_data["reason_category"]),
                             text=self.cleaned_data["reason"])
 
 

@@ -4,14 +4,15 @@ audited) by the service alone."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from executions.audit.chain import RequestMeta
 from executions.browse import selectors
 from executions.cancel.forms import BulkCancelForm, BulkSelectionForm, CancelForm
 from executions.cancel.services import (
+    CANCEL_PERMISSION,
     CancelNotAllowed,
     CancelOutcome,
     cancel_permission_require,
@@ -19,8 +20,8 @@ from executions.cancel.services import (
     execution_cancel,
     execution_cancel_bulk,
 )
-from executions.kodexa import KodexaError
-from executions.upstream.problems import problem_response
+from executions.kodexa import ExecutionStatus, KodexaError, KodexaNotFound
+from executions.upstream.problems import describe_upstream_error, problem_response
 
 _OUTCOME_LEVELS = {
     CancelOutcome.SUCCEEDED: messages.SUCCESS,
@@ -45,14 +46,37 @@ def _allowed(request: HttpRequest, execution_ids: list[str]) -> bool:
     return True
 
 
-@require_POST
+def _cancel_page(request: HttpRequest, execution_id: str, form: CancelForm, *, status: int = 200) -> HttpResponse:
+    """The cancel form as a page, with what it would stop (one read, shared with the detail page's cache). A
+    failed read still shows the form: the cancel reads the execution again before sending anything."""
+    context: dict[str, object] = {"nav_section": "executions", "execution_id": execution_id, "form": form}
+    try:
+        detail = selectors.execution_get(execution_id=execution_id)
+    except KodexaNotFound:
+        raise Http404(f"Kodexa does not know execution {execution_id}.") from None
+    except KodexaError as exc:
+        context["problem"] = describe_upstream_error(exc)
+    else:
+        execution = detail.execution
+        context["detail"] = detail
+        context["finished"] = not execution.status.accepts_cancel
+        if execution.status is ExecutionStatus.CANCELLING:
+            context["cancelling_since"] = execution.updated_on
+    return render(request, "cancel/page.html", context, status=status)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
 def execution_cancel_view(request: HttpRequest, execution_id: str) -> HttpResponse:
+    if request.method != "POST":
+        # Showing the form is not an attempt: a user without the permission is refused, not audited.
+        if not request.user.has_perm(CANCEL_PERMISSION):
+            return _forbidden(request)
+        return _cancel_page(request, execution_id, CancelForm(initial={"token": cancel_token_new()}))
     if not _allowed(request, [execution_id]):
         return _forbidden(request)
     form = CancelForm(request.POST)
     if not form.is_valid():
-        context = {"nav_section": "executions", "execution_id": execution_id, "form": form}
-        return render(request, "cancel/invalid.html", context, status=400)
+        return _cancel_page(request, execution_id, form, status=400)
     try:
         result = execution_cancel(user=request.user, execution_id=execution_id, reason=form.to_reason(),
                                   meta=RequestMeta.of(request), token=form.cleaned_data["token"])

@@ -64,6 +64,35 @@
     }
   });
 
+  // Dialogs: a link with data-dialog-open="<id>" opens that <dialog> as a modal; without JavaScript the link
+  // leads to a page with the same form. Focus moves to the first field and returns to the opener on close
+  // (Esc, "Keep running" or after submitting).
+  function dialogOpen(dialog, opener) {
+    if (typeof dialog.showModal !== "function") { return false; }
+    dialog.showModal();
+    var first = dialog.querySelector("select, textarea, input:not([type=hidden]), button");
+    if (first) { first.focus(); }
+    dialog.addEventListener("close", function () { opener.focus(); }, { once: true });
+    return true;
+  }
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest("[data-dialog-open]");
+    if (opener) {
+      var dialog = document.getElementById(opener.getAttribute("data-dialog-open"));
+      if (dialog && dialogOpen(dialog, opener)) { event.preventDefault(); }
+      return;
+    }
+    var closer = event.target.closest("[data-dialog-close]");
+    var owner = closer && closer.closest("dialog");
+    if (owner) { event.preventDefault(); owner.close(); }
+  });
+  // A link that looks like a button answers Space as a button would.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== " ") { return; }
+    var opener = event.target.closest && event.target.closest("a[data-dialog-open]");
+    if (opener) { event.preventDefault(); opener.click(); }
+  });
+
   // Checkboxes with data-select-all toggle every checkbox named by its value.
   document.addEventListener("change", function (event) {
     var master = event.target.closest("[data-select-all]");

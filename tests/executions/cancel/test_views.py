@@ -64,10 +64,62 @@ def test_finished_execution_has_no_cancel_form(alice_client, kodexa):
     assert "Cancel execution" not in body
 
 
-def test_get_is_405(alice_client, kodexa):
-    execution_id = _running(kodexa)
-    assert alice_client.get(reverse("executions:cancel", args=[execution_id])).status_code == 405
+def test_bulk_get_is_405(alice_client, kodexa):
     assert alice_client.get(reverse("executions:bulk_cancel")).status_code == 405
+
+
+def test_the_detail_page_offers_a_dialog_whose_opener_is_a_link_to_the_cancel_page(alice_client, kodexa):
+    execution_id = _running(kodexa)
+    body = alice_client.get(reverse("executions:detail", args=[execution_id])).content.decode()
+    page_url = reverse("executions:cancel", args=[execution_id])
+    assert re.search(rf'<a href="{page_url}" role="button"[^>]*data-dialog-open="cancel-dialog"', body)
+    assert '<dialog id="cancel-dialog"' in body and "Keep running" in body
+    assert re.search(r'<button type="submit" class="danger-button">Stop execution</button>', body)
+    # No preset: the empty prompt comes first and nothing else is selected.
+    select = re.search(r'<select name="reason_category"[^>]*>(.*?)</select>', body, re.S)
+    assert select and "required" in select.group(0)
+    assert re.match(r'\s*<option value="" selected>Choose a reason…</option>', select.group(1))
+    assert select.group(1).count("selected") == 1
+    assert "Wrong input or configuration" in select.group(1)
+
+
+def test_the_cancel_page_works_without_javascript(alice_client, kodexa):
+    execution_id = kodexa.control.add_execution(status="RUNNING", description="no js",
+                                                statusDetails={"progress": 3, "progressMax": 4}, steps=[],
+                                                _sim={"lifecycle": False})["id"]
+    response = alice_client.get(reverse("executions:cancel", args=[execution_id]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-testid="cancel-summary"' in body and execution_id in body
+    assert "<progress value=" in body and "created <time" in body  # progress and age
+    assert "Stop execution" in body and "data-dialog-open" not in body
+    token = re.search(r'name="token" value="([^"]+)"', body).group(1)
+    response = alice_client.post(reverse("executions:cancel", args=[execution_id]),
+                                 {"reason_category": "stuck", "reason": "from the page", "token": token})
+    assert response.status_code == 302 and _puts(kodexa) == 1
+
+
+def test_the_cancel_page_of_a_finished_execution_offers_nothing(alice_client, kodexa):
+    finished = sim_execution(kodexa, "status:'SUCCEEDED'")["id"]
+    body = alice_client.get(reverse("executions:cancel", args=[finished])).content.decode()
+    assert 'data-testid="cancel-finished"' in body and 'name="reason"' not in body
+
+
+def test_the_cancel_page_is_refused_to_a_viewer_without_an_audit_row(bob_client, kodexa):
+    execution_id = _running(kodexa)
+    assert bob_client.get(reverse("executions:cancel", args=[execution_id])).status_code == 403
+    assert not AuditEvent.objects.exists() and kodexa.control.calls()["total"] == 0
+
+
+def test_a_category_left_unchosen_is_refused(alice_client, kodexa):
+    execution_id = _running(kodexa)
+    response = alice_client.post(reverse("executions:cancel", args=[execution_id]),
+                                 {"reason_category": "", "reason": "a good reason", "token": "x" * 24})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "Choose a reason for the cancel." in body and "Nothing was sent to Kodexa" in body
+    assert "a good reason" in body  # the typed reason is kept
+    assert _puts(kodexa) == 0 and not AuditEvent.objects.exists()
 
 
 def test_csrf_is_required(alice, kodexa):
@@ -97,7 +149,10 @@ def test_invalid_reasons_are_form_errors_and_nothing_is_sent(alice_client, kodex
     response = alice_client.post(reverse("executions:cancel", args=[execution_id]), data)
     assert response.status_code == 400
     assert "Nothing was sent to Kodexa" in response.content.decode()
-    assert _puts(kodexa) == 0 and kodexa.control.calls()["total"] == 0
+    # The page shows what it would stop (a read, names included); nothing is cancelled.
+    routes = set(kodexa.control.calls()["by_route"])
+    assert _puts(kodexa) == 0 and routes <= {"GET /api/executions/{id}", "GET /api/assistants/{id}",
+                                             "GET /api/document-families/{id}"}
 
 
 def test_the_contract_fields_alone_are_enough(alice_client, kodexa):
