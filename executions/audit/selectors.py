@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 
 from executions.audit.chain import CHAINED_FIELDS, canonical_payload
 from executions.audit.models import AuditAction, AuditEvent
+from executions.browse.query import is_execution_id
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 2000
@@ -31,7 +32,9 @@ class AuditOutcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AuditFilters:
+    mine_of: int | None = None  # "my actions": the pk of the user whose own events these are
     actor: str = ""
+    # A whole execution id, or the first characters of one (AuditFilterForm checks there are at least 8).
     execution_id: str = ""
     action: str = ""
     outcome: str = ""
@@ -40,10 +43,10 @@ class AuditFilters:
     batch_id: uuid.UUID | None = None
 
     def as_params(self) -> dict[str, str]:
-        params = {}
+        params = {"mine": "1"} if self.mine_of is not None else {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if value:
+            if value and f.name != "mine_of":
                 params[f.name] = value.isoformat() if isinstance(value, datetime) else str(value)
         return params
 
@@ -56,10 +59,14 @@ class AuditPage:
 
 def _filtered(filters: AuditFilters) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.all()
+    if filters.mine_of is not None:
+        events = events.filter(actor_id=filters.mine_of)
     if filters.actor:
         events = events.filter(actor_username__iexact=filters.actor)
     if filters.execution_id:
-        events = events.filter(execution_id=filters.execution_id.lower())
+        execution_id = filters.execution_id.lower()
+        events = events.filter(execution_id=execution_id) if is_execution_id(execution_id) else events.filter(
+            execution_id__startswith=execution_id)
     if filters.action:
         events = events.filter(action=filters.action)
     if filters.batch_id:

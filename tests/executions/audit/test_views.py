@@ -38,11 +38,86 @@ def _ids(response) -> list[int]:  # type: ignore[no-untyped-def]
     return [int(i) for i in re.findall(r'data-event-id="(\d+)"', response.content.decode())]
 
 
-def test_only_auditors_see_the_log(charlie_client, alice_client, bob_client, history):
-    assert charlie_client.get(reverse("audit:list")).status_code == 200
-    assert alice_client.get(reverse("audit:list")).status_code == 403
-    assert bob_client.get(reverse("audit:list")).status_code == 403
+def test_only_auditors_see_the_whole_log_and_export_it(charlie_client, alice_client, bob_client, history):
+    everything = set(AuditEvent.objects.values_list("pk", flat=True))
+    assert set(_ids(charlie_client.get(reverse("audit:list")))) == everything
+    assert alice_client.get(reverse("audit:export_csv")).status_code == 403
     assert bob_client.get(reverse("audit:export_csv")).status_code == 403
+    assert "Export CSV" not in alice_client.get(reverse("audit:list")).content.decode()
+
+
+def test_my_actions_without_the_audit_permission_are_only_ones_own(alice_client, bob_client, bob, history):
+    """alice (Operator) and bob (viewer) lack the audit permission: /audit/ shows each their own events, whatever
+    the filters ask."""
+    alices = set(AuditEvent.objects.filter(actor_username="alice").values_list("pk", flat=True))
+    others = set(AuditEvent.objects.exclude(actor_username="alice").values_list("pk", flat=True))
+    assert alices and others
+    response = alice_client.get(reverse("audit:list"))
+    assert response.status_code == 200 and set(_ids(response)) == alices
+    body = response.content.decode()
+    assert "<h1>My actions</h1>" in body and 'data-testid="own-events-only"' in body
+    assert 'name="actor"' not in body  # no other actor to choose
+    # Asking for someone else's events changes nothing: the actor filter is not theirs to set.
+    assert set(_ids(alice_client.get(reverse("audit:list"), {"actor": "charlie", "mine": ""}))) == alices
+    assert set(_ids(alice_client.get(reverse("audit:list"), {"execution_id": EXEC_B}))) == {history["pending"].pk}
+    # bob has done nothing yet; then his refused attempt is his alone.
+    assert _ids(bob_client.get(reverse("audit:list"))) == []
+    denied = audit_event_append(action=AuditAction.CANCEL_DENIED, actor=bob, execution_id=EXEC_A)
+    assert _ids(bob_client.get(reverse("audit:list"))) == [denied.pk]
+    assert denied.pk not in _ids(alice_client.get(reverse("audit:list")))
+
+
+def test_my_actions_is_a_quick_filter_for_auditors(charlie_client, charlie, history):
+    mine = audit_event_append(action=AuditAction.AUDIT_EXPORTED, actor=charlie)
+    body = charlie_client.get(reverse("audit:list")).content.decode()
+    assert 'data-testid="my-actions"' in body and 'href="/audit/?mine=1"' in body
+    assert _ids(charlie_client.get(reverse("audit:list"), {"mine": "1"})) == [mine.pk]
+    # It combines with the other filters, and the pages keep it.
+    assert _ids(charlie_client.get(reverse("audit:list"), {"mine": "1", "execution_id": EXEC_A})) == []
+    assert len(_ids(charlie_client.get(reverse("audit:list")))) == 5
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        (EXEC_A, {"requested", "succeeded"}),
+        (EXEC_A.upper(), {"requested", "succeeded"}),
+        ("0f6c1e9a", {"requested", "succeeded", "pending", "denied"}),
+        (" 0F6C1E9A-3a7d ", {"requested", "succeeded", "pending", "denied"}),
+        (EXEC_B[:-1], {"requested", "succeeded", "pending", "denied"}),  # a prefix of both ids
+    ],
+)
+def test_the_execution_filter_takes_a_short_id(charlie_client, history, typed, expected):
+    names = {history["requested"].pk: "requested", history["pending"].pk: "pending"}
+    for event in AuditEvent.objects.all():
+        names.setdefault(event.pk, event.action.split(".")[1])
+    response = charlie_client.get(reverse("audit:list"), {"execution_id": typed})
+    assert response.status_code == 200
+    assert {names[i] for i in _ids(response)} == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("0f6c1e9", "Type at least 8 characters of the id (or the whole id)."),
+        ("0f6c1e9a3a7d", "Not an execution id"),
+        ("zzzzzzzzzz", "Not an execution id"),
+        ("0f6c1e9a%", "Not an execution id"),
+    ],
+)
+def test_a_too_short_or_malformed_id_is_a_form_error(charlie_client, history, typed, message):
+    response = charlie_client.get(reverse("audit:list"), {"execution_id": typed})
+    assert response.status_code == 400 and message in response.content.decode()
+    assert _ids(response) == []
+
+
+def test_the_activity_panel_links_to_the_executions_audit_events(charlie_client, alice_client, kodexa):
+    execution = kodexa.control.add_execution(status="SUCCEEDED", _sim={"lifecycle": False})["id"]
+    link = f'href="/audit/?execution_id={execution}" data-testid="activity-audit-link">'
+    assert link + "All audit events for this execution" in charlie_client.get(
+        reverse("executions:detail", args=[execution])).content.decode()
+    assert link + "My audit events for this execution" in alice_client.get(
+        reverse("executions:detail", args=[execution])).content.decode()
 
 
 def test_the_list_escapes_and_links(charlie_client, history):
