@@ -14,6 +14,7 @@ execution_patterns = [
     path("", browse.execution_list, name="list"),
     path("<execution_id:execution_id>/", browse.execution_detail, name="detail"),
     path("bulk-cancel/", cancel.execution_bulk_cancel, name="bulk_cancel"),
+    path("bulk-cancel/<uuid:batch_id>/", cancel.execution_bulk_result, name="bulk_result"),
     path("<execution_id:execution_id>/cancel/", cancel.execution_cancel_view, name="cancel"),
 ]
 

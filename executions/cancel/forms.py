@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django import forms
+from django.http import QueryDict
 
 from executions.browse.forms import no_control_characters
-from executions.browse.query import is_execution_id
+from executions.browse.query import ExecutionQuery, is_execution_id
 from executions.cancel.services import MAX_BATCH, CancelReason, ReasonCategory, cancel_token_new
 
 CATEGORY_PROMPT = "Choose a reason…"
@@ -55,9 +56,14 @@ class CancelForm(forms.Form):
 
 
 class BulkSelectionForm(forms.Form):
-    """The ids ticked on the list: at most MAX_BATCH, each a well-formed execution id."""
+    """What a bulk cancel is about: the ids ticked on the list (at most MAX_BATCH, each a well-formed execution id),
+    or, with `scope=matching` or no ids, every cancellable execution the list's filters select (`matching`, the
+    list's querystring; capped at MAX_BATCH). With ids, `matching` only keeps the list's filters for "Back"."""
 
-    ids = forms.MultipleChoiceField(required=True, error_messages={"required": "Select at least one execution."})
+    ids = forms.MultipleChoiceField(required=False)
+    matching = forms.CharField(required=False, max_length=4000, widget=forms.HiddenInput)
+    scope = forms.ChoiceField(required=False, choices=[("", "ticked"), ("matching", "matching")],
+                              widget=forms.HiddenInput)
 
     def clean_ids(self) -> list[str]:
         ids = list(dict.fromkeys(i.strip().lower() for i in self.cleaned_data["ids"]))
@@ -67,11 +73,38 @@ class BulkSelectionForm(forms.Form):
             raise forms.ValidationError(f"Not an execution id: {bad[0][:80]}")
         return ids
 
+    def clean_matching(self) -> ExecutionQuery | None:
+        text = self.cleaned_data.get("matching") or ""
+        if not text.strip():
+            return None
+        query, errors = ExecutionQuery.from_params(QueryDict(text.lstrip("?")))
+        if errors:
+            name, messages = next(iter(errors.items()))
+            raise forms.ValidationError(f"The list's filters are not valid ({name}: {messages[0]}).")
+        return query
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        if self.errors:
+            return data
+        data["by_query"] = data.get("matching") is not None and (data.get("scope") == "matching"
+                                                                 or not data.get("ids"))
+        if not data["by_query"] and not data.get("ids"):
+            raise forms.ValidationError("Select at least one execution.")
+        return data
+
+    @property
+    def query(self) -> ExecutionQuery | None:
+        """The list's filters, when they came along (valid forms only)."""
+        return self.cleaned_data.get("matching") if hasattr(self, "cleaned_data") else None
+
     def __init__(self, data: Mapping[str, object] | None = None, **kwargs: object) -> None:
         super().__init__(data, **kwargs)
         # Any value may be submitted; clean_ids() is the real check.
         submitted = data.getlist("ids") if data is not None and hasattr(data, "getlist") else []
-        self.fields["ids"].choices = [(i, i) for i in submitted]
+        initial = kwargs.get("initial")
+        initial_ids = initial.get("ids", []) if isinstance(initial, Mapping) else []
+        self.fields["ids"].choices = [(i, i) for i in [*submitted, *initial_ids]]
 
 
 class BulkCancelForm(BulkSelectionForm, CancelForm):
@@ -79,6 +112,8 @@ class BulkCancelForm(BulkSelectionForm, CancelForm):
 
     TYPED_CONFIRMATION_ABOVE = 10
     confirm_count = forms.IntegerField(required=False, label="Type the number of executions to confirm")
+    # How many matched when the selection came from the list's filters (more than MAX_BATCH: the page says so).
+    matched = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
     def clean(self) -> dict[str, object]:
         data = super().clean()

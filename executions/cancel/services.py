@@ -353,14 +353,41 @@ def _replayed_result(key: str) -> CancelResult | None:
 
 
 def _result_from_request(request: AuditEvent) -> CancelResult:
-    outcome_event = request.outcomes.order_by("id").first()
+    return _result_of(request, request.outcomes.order_by("id").first(), replayed=True)
+
+
+def _result_of(request: AuditEvent, outcome_event: AuditEvent | None, *, replayed: bool) -> CancelResult:
+    """The result of a recorded attempt, from its request and first outcome event. `replayed`: it is shown
+    because the same form came again (so the message says it was already submitted)."""
     if outcome_event is None:
-        return CancelResult(execution_id=request.execution_id, outcome=CancelOutcome.PENDING,
-                            message="This cancel was already submitted; its outcome is not recorded yet.",
-                            status_before=request.status_before, request_event_id=request.pk, replayed=True)
+        message = ("This cancel was already submitted; its outcome is not recorded yet." if replayed
+                   else "Requested; its outcome is not recorded yet.")
+        return CancelResult(execution_id=request.execution_id, outcome=CancelOutcome.PENDING, message=message,
+                            status_before=request.status_before, request_event_id=request.pk, replayed=replayed)
     outcome = _ACTION_OUTCOMES.get(outcome_event.action, CancelOutcome.UNKNOWN)
     message = str(outcome_event.details.get("message") or outcome_event.get_action_display())
     return CancelResult(execution_id=request.execution_id, outcome=outcome,
-                        message=f"Already submitted: {message}", status_before=request.status_before,
+                        message=f"Already submitted: {message}" if replayed else message,
+                        status_before=request.status_before,
                         status_after=outcome_event.status_after, upstream_status=outcome_event.upstream_status,
-                        request_event_id=request.pk, replayed=True)
+                        request_event_id=request.pk, replayed=replayed)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedBatch:
+    result: BatchResult
+    actor_id: int | None
+    started_at: datetime
+
+
+def batch_recorded(batch_id: uuid.UUID) -> RecordedBatch | None:
+    """A bulk cancel as the audit log records it: one result per requested item, in the order sent."""
+    requests = list(AuditEvent.objects.filter(batch_id=batch_id, action=AuditAction.CANCEL_REQUESTED).order_by("id"))
+    if not requests:
+        return None
+    first_outcomes: dict[int, AuditEvent] = {}
+    for event in AuditEvent.objects.filter(request_event__in=requests).order_by("-id"):
+        first_outcomes[event.request_event_id] = event  # newest first, so the oldest stays
+    results = tuple(_result_of(r, first_outcomes.get(r.pk), replayed=False) for r in requests)
+    return RecordedBatch(result=BatchResult(batch_id=batch_id, results=results), actor_id=requests[0].actor_id,
+                         started_at=requests[0].occurred_at)

@@ -3,16 +3,30 @@ audited) by the service alone."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from executions.audit.chain import RequestMeta
+from executions.audit.views import AUDIT_PERMISSION
 from executions.browse import selectors
+from executions.browse.query import ExecutionQuery
 from executions.cancel.forms import BulkCancelForm, BulkSelectionForm, CancelForm
+from executions.cancel.selectors import (
+    RESULT_REFRESH_SECONDS,
+    WATCH_LIMIT,
+    BatchProgress,
+    batch_progress,
+    batch_progress_sent,
+    execution_matching,
+)
 from executions.cancel.services import (
     CANCEL_PERMISSION,
+    MAX_BATCH,
     CancelNotAllowed,
     CancelOutcome,
     cancel_permission_require,
@@ -86,27 +100,78 @@ def execution_cancel_view(request: HttpRequest, execution_id: str) -> HttpRespon
     return redirect("executions:detail", execution_id=execution_id)
 
 
+def _list_url(query: ExecutionQuery | None) -> str:
+    """The list with the filters the bulk cancel came from (canonical, never the posted text as such)."""
+    base = reverse("executions:list")
+    querystring = query.querystring() if query is not None else ""
+    return f"{base}?{querystring}" if querystring else base
+
+
 @require_POST
 def execution_bulk_cancel(request: HttpRequest) -> HttpResponse:
-    """Step 1 (ids only): confirm. Step 2 (confirm=1, with a reason): cancel and show one row per item."""
+    """Step 1 (ticked ids, or the list's filters as `matching`): confirm. Step 2 (confirm=1, with a reason and the
+    ids shown at step 1): cancel and show one row per item, live until every item has settled."""
     selection = BulkSelectionForm(request.POST)
-    if not _allowed(request, selection.cleaned_data["ids"] if selection.is_valid() else []):
+    valid = selection.is_valid()
+    if not _allowed(request, selection.cleaned_data["ids"] if valid else []):
         return _forbidden(request)
-    context: dict[str, object] = {"nav_section": "executions"}
-    if not selection.is_valid():
-        messages.error(request, " ".join(selection.errors.get("ids", ["Nothing selected."])))
-        return redirect("executions:list")
-    ids = selection.cleaned_data["ids"]
-    confirming = request.POST.get("confirm") == "1"
-    form = BulkCancelForm(request.POST) if confirming else BulkCancelForm(
-        initial={"ids": ids, "token": cancel_token_new()})
-    if confirming and form.is_valid():
-        batch = execution_cancel_bulk(user=request.user, execution_ids=ids, reason=form.to_reason(),
-                                      meta=RequestMeta.of(request), token=form.cleaned_data["token"])
-        return render(request, "cancel/bulk_result.html", {**context, "batch": batch})
-    try:
-        context["selection"] = selectors.execution_selection(execution_ids=ids)
-    except KodexaError as exc:
-        return problem_response(request, exc, "cancel/bulk_confirm.html", {**context, "form": form, "ids": ids})
-    context.update({"form": form, "ids": ids})
+    if not valid:
+        errors = [e for field_errors in selection.errors.values() for e in field_errors]
+        messages.error(request, " ".join(errors) or "Nothing selected.")
+        return redirect(_list_url(selection.cleaned_data.get("matching")))
+    query = selection.query
+    context: dict[str, object] = {"nav_section": "executions", "back_url": _list_url(query), "query": query}
+    by_query = selection.cleaned_data["by_query"]
+    confirming = request.POST.get("confirm") == "1" and not by_query
+    if confirming:
+        form = BulkCancelForm(request.POST)
+        if form.is_valid():
+            batch = execution_cancel_bulk(user=request.user, execution_ids=form.cleaned_data["ids"],
+                                          reason=form.to_reason(), meta=RequestMeta.of(request),
+                                          token=form.cleaned_data["token"])
+            return _bulk_result(request, batch_progress_sent(batch), context)
+        ids = selection.cleaned_data["ids"]
+        matched = form.cleaned_data.get("matched") if hasattr(form, "cleaned_data") else None
+    elif by_query:
+        try:
+            matching = execution_matching(query=query)
+        except KodexaError as exc:
+            return problem_response(request, exc, "cancel/bulk_confirm.html", {**context, "ids": []})
+        if matching is None or not matching.ids:
+            messages.info(request, "No execution matching these filters can be cancelled.")
+            return redirect(_list_url(query))
+        ids, matched = matching.ids, matching.total
+        context["selection"] = matching.listing
+    else:
+        ids, matched = selection.cleaned_data["ids"], None
+    if not confirming:
+        form = BulkCancelForm(initial={"ids": ids, "token": cancel_token_new(), "matched": matched,
+                                       "matching": query.querystring() if query is not None else ""})
+    if "selection" not in context:
+        try:
+            context["selection"] = selectors.execution_selection(execution_ids=ids)
+        except KodexaError as exc:
+            return problem_response(request, exc, "cancel/bulk_confirm.html", {**context, "form": form, "ids": ids})
+    context.update({"form": form, "ids": ids, "matched": matched, "capped": bool(matched and matched > len(ids)),
+                    "max_batch": MAX_BATCH})
     return render(request, "cancel/bulk_confirm.html", context, status=400 if confirming else 200)
+
+
+def _bulk_result(request: HttpRequest, progress: BatchProgress, context: dict[str, object]) -> HttpResponse:
+    context = {**context, "nav_section": "executions", "progress": progress, "batch": progress.batch,
+               "refresh_seconds": RESULT_REFRESH_SECONDS, "watch_minutes": int(WATCH_LIMIT.total_seconds() // 60)}
+    template = "cancel/_bulk_live.html" if request.htmx else "cancel/bulk_result.html"
+    return render(request, template, context)
+
+
+@require_safe
+def execution_bulk_result(request: HttpRequest, batch_id: uuid.UUID) -> HttpResponse:
+    """A bulk cancel's results, polled by its page until every item has settled. Its sender sees it, and anyone
+    who may read the whole audit log; to anyone else it does not exist."""
+    found = batch_progress(batch_id=batch_id)
+    if found is None:
+        raise Http404("No such bulk cancel.")
+    progress, actor_id = found
+    if actor_id != request.user.pk and not request.user.has_perm(AUDIT_PERMISSION):
+        raise Http404("No such bulk cancel.")
+    return _bulk_result(request, progress, {"back_url": reverse("executions:list")})

@@ -177,7 +177,7 @@ def test_bulk_confirm_then_cancel(alice_client, kodexa):
     confirm = alice_client.post(reverse("executions:bulk_cancel"), {"ids": [*running, finished]})
     assert confirm.status_code == 200
     body = confirm.content.decode()
-    assert "Cancel 3 executions?" in body and "skipped (succeeded)" in body
+    assert "Stop 3 executions?" in body and "skipped (succeeded)" in body
     assert _puts(kodexa) == 0
     token = re.search(r'name="token" value="([^"]+)"', body).group(1)
     result = alice_client.post(reverse("executions:bulk_cancel"), {
