@@ -13,7 +13,7 @@ from django.conf import settings as django_settings
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.urls.converters import IntConverter, PathConverter, StringConverter
+from django.urls.converters import IntConverter, PathConverter, StringConverter, UUIDConverter
 
 from executions.audit.chain import audit_event_append
 from executions.audit.models import AuditAction
@@ -40,7 +40,7 @@ def _pages(kodexa, board: Dashboard) -> list[str]:  # type: ignore[no-untyped-de
     audit_event_append(action=AuditAction.CANCEL_DENIED, execution_id=running, reason="seen")
     return [
         "/", "/executions/", "/executions/?status=RUNNING&live=1", f"/executions/{running}/",
-        f"/executions/{failed}/", f"/executions/{running}/?part=live", f"/executions/{running}/?part=children",
+        f"/executions/{failed}/", f"/executions/{running}/cancel/", f"/executions/{running}/?part=live", f"/executions/{running}/?part=children",
         "/executions/00000000-0000-4000-8000-000000000000/", "/audit/", "/dashboards/", "/views/",
         f"/dashboards/{board.pk}/", f"/dashboards/{board.pk}/edit/", f"/dashboards/{board.pk}/widgets/",
         "/admin/", "/does-not-exist/", "/healthz", "/readyz",
@@ -201,7 +201,7 @@ def test_a_bad_request_is_our_page_with_the_request_id(client):
 PUBLIC_URL_NAMES = {"login", "healthz", "readyz", "admin:login"}  # static files are whitenoise's, not URLs
 # A value for each kind of URL argument; any converter not listed here fails the walk until one is added.
 DUMMY_ARGUMENTS: dict[type, object] = {
-    IntConverter: 1, StringConverter: "1", PathConverter: "1",
+    IntConverter: 1, StringConverter: "1", PathConverter: "1", UUIDConverter: "00000000-0000-4000-8000-000000000000",
     ExecutionIdConverter: "00000000-0000-4000-8000-000000000000",
 }
 
