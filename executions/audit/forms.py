@@ -33,7 +33,8 @@ class AuditFilterForm(forms.Form):
     # Set by the "My actions" quick filter (a link), kept by the filter form.
     mine = forms.BooleanField(required=False, widget=forms.HiddenInput)
     actor = forms.CharField(required=False, max_length=150, label="Actor (username)")
-    execution_id = forms.CharField(required=False, max_length=36, label="Execution id (or its first 8 characters)",
+    execution_id = forms.CharField(required=False, max_length=36, label="Execution id",
+                                   widget=forms.TextInput(attrs={"placeholder": "e.g. 0f6c1e9a"}),
                                    error_messages={"max_length": "Not an execution id: it is too long."})
     action = forms.ChoiceField(required=False, choices=[("", "Any action"), *AuditAction.choices], widget=forms.Select)
     outcome = forms.ChoiceField(required=False, choices=[("", "Any outcome"), *[(o.value, o.value.capitalize())

@@ -40,7 +40,8 @@ def _pages(kodexa, board: Dashboard) -> list[str]:  # type: ignore[no-untyped-de
     audit_event_append(action=AuditAction.CANCEL_DENIED, execution_id=running, reason="seen")
     return [
         "/", "/executions/", "/executions/?status=RUNNING&live=1", f"/executions/{running}/",
-        f"/executions/{failed}/", f"/executions/{running}/cancel/", f"/executions/{running}/?part=live", f"/executions/{running}/?part=children",
+        f"/executions/{failed}/", f"/executions/{running}/cancel/", f"/executions/{running}/?part=live",
+        f"/executions/{running}/?part=children",
         "/executions/00000000-0000-4000-8000-000000000000/", "/audit/", "/dashboards/", "/views/",
         f"/dashboards/{board.pk}/", f"/dashboards/{board.pk}/edit/", f"/dashboards/{board.pk}/widgets/",
         "/admin/", "/does-not-exist/", "/healthz", "/readyz",

@@ -18,8 +18,10 @@ LIST_ROUTE = "GET /api/executions"
 PUT_ROUTE = "PUT /api/executions/{id}/cancel"
 
 
-def _add(kodexa, status: str, description: str) -> str:  # type: ignore[no-untyped-def]
-    return kodexa.control.add_execution(status=status, description=description)["id"]
+def _add(kodexa, status: str, description: str, *, frozen: bool = False) -> str:  # type: ignore[no-untyped-def]
+    """An execution in the stand-in; `frozen` keeps its status (no lifecycle moving it on during the test)."""
+    extra = {"_sim": {"lifecycle": False}} if frozen else {}
+    return kodexa.control.add_execution(status=status, description=description, **extra)["id"]
 
 
 def _routes(kodexa) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -43,8 +45,8 @@ def _confirm(client, body: str, **extra: str):  # type: ignore[no-untyped-def]
 
 
 def test_matching_selects_the_cancellable_ones_with_one_list_call(alice_client, kodexa):
-    running = [_add(kodexa, "RUNNING", "nightly reimport") for _ in range(3)]
-    done = _add(kodexa, "SUCCEEDED", "nightly reimport")
+    running = [_add(kodexa, "RUNNING", "nightly reimport", frozen=True) for _ in range(3)]
+    done = _add(kodexa, "SUCCEEDED", "nightly reimport", frozen=True)
     reset_calls(kodexa)
     response = alice_client.post(reverse("executions:bulk_cancel"), {"matching": "q=nightly+reimport"})
     assert response.status_code == 200
@@ -57,7 +59,7 @@ def test_matching_selects_the_cancellable_ones_with_one_list_call(alice_client, 
 
 def test_matching_is_capped_at_100_and_says_so(alice_client, kodexa):
     for _ in range(103):
-        _add(kodexa, "PENDING", "flood of uploads")
+        _add(kodexa, "PENDING", "flood of uploads", frozen=True)
     reset_calls(kodexa)
     body = alice_client.post(reverse("executions:bulk_cancel"), {"matching": "q=flood+of+uploads"}).content.decode()
     assert len(_hidden_ids(body)) == 100
@@ -68,7 +70,7 @@ def test_matching_is_capped_at_100_and_says_so(alice_client, kodexa):
 
 
 def test_matching_statuses_that_cannot_be_cancelled_select_nothing(alice_client, kodexa):
-    _add(kodexa, "FAILED", "failed ones")
+    _add(kodexa, "FAILED", "failed ones", frozen=True)
     response = alice_client.post(reverse("executions:bulk_cancel"), {"matching": "status=FAILED&q=failed+ones"},
                                  follow=True)
     assert "No execution matching these filters can be cancelled." in response.content.decode()
@@ -77,8 +79,8 @@ def test_matching_statuses_that_cannot_be_cancelled_select_nothing(alice_client,
 
 
 def test_ticked_ids_win_over_matching_which_only_keeps_the_filters(alice_client, kodexa):
-    picked = _add(kodexa, "RUNNING", "two of these")
-    _add(kodexa, "RUNNING", "two of these")
+    picked = _add(kodexa, "RUNNING", "two of these", frozen=True)
+    _add(kodexa, "RUNNING", "two of these", frozen=True)
     body = alice_client.post(reverse("executions:bulk_cancel"),
                              {"ids": [picked], "matching": "q=two+of+these&sort=createdOn,asc"}).content.decode()
     assert _hidden_ids(body) == [picked]
@@ -98,7 +100,7 @@ def test_invalid_matching_is_refused_with_a_message(alice_client, kodexa):
 
 
 def test_a_form_error_keeps_the_selection_and_the_filters(alice_client, kodexa):
-    running = [_add(kodexa, "RUNNING", "keep my filters") for _ in range(2)]
+    running = [_add(kodexa, "RUNNING", "keep my filters", frozen=True) for _ in range(2)]
     body = alice_client.post(reverse("executions:bulk_cancel"),
                              {"matching": "status=RUNNING&q=keep+my+filters"}).content.decode()
     refused = _confirm(alice_client, body, reason_category="", reason="x")
