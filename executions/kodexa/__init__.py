@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .client import CancelResponse, KodexaClient
+from .client import CancelResponse, KodexaClient, ReprocessResponse
 from .dates import format_datetime, parse_datetime
 from .errors import (
     KodexaAuthError,
@@ -83,6 +83,7 @@ __all__ = [
     "KodexaTimeout",
     "Page",
     "Probe",
+    "ReprocessResponse",
     "StatusDetails",
     "StatusMessage",
     "Step",
