@@ -20,6 +20,7 @@ from .errors import (
     KodexaSearchUnavailable,
     KodexaServerError,
     KodexaTimeout,
+    may_have_been_applied,
 )
 from .filters import (
     After,
@@ -94,6 +95,7 @@ __all__ = [
     "build_filter",
     "detect",
     "format_datetime",
+    "may_have_been_applied",
     "parse_datetime",
     "validate_base_url",
     "validate_id",
