@@ -43,7 +43,7 @@ MAX_ASSISTANTS = 10
 
 class ReprocessCategory(StrEnum):
     PROBLEM_FIXED = "problem_fixed"
-    STUCK = "stuck"
+    STUCK = "restart_stuck"
     INPUT_CORRECTED = "input_corrected"
     CUSTOMER_REQUEST = "customer_request"
     OTHER = "other"

@@ -82,5 +82,6 @@ def test_every_audit_action_has_a_tone_and_every_category_reads_as_words():
 
     assert set(ACTION_TONES) == set(AuditAction)
     for category in (*ReasonCategory, *ReprocessCategory):
+        # A value both kinds use ("other", "customer_request") must mean the same in both.
         assert reason_label(category.value) == category.label and "_" not in reason_label(category.value)
     assert reason_label("brand_new_kind") == "Brand new kind"
