@@ -7,6 +7,7 @@ from executions.browse import views as browse
 from executions.cancel import views as cancel
 from executions.converters import ExecutionIdConverter
 from executions.dashboards import views as dashboards
+from executions.reprocess import views as reprocess
 
 register_converter(ExecutionIdConverter, "execution_id")
 
@@ -16,6 +17,9 @@ execution_patterns = [
     path("bulk-cancel/", cancel.execution_bulk_cancel, name="bulk_cancel"),
     path("bulk-cancel/<uuid:batch_id>/", cancel.execution_bulk_result, name="bulk_result"),
     path("<execution_id:execution_id>/cancel/", cancel.execution_cancel_view, name="cancel"),
+    path("<execution_id:execution_id>/reprocess/", reprocess.execution_reprocess_view, name="reprocess"),
+    path("<execution_id:execution_id>/reprocess/<int:event_id>/", reprocess.execution_reprocess_result,
+         name="reprocess_result"),
 ]
 
 audit_patterns = [

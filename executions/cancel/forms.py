@@ -12,7 +12,7 @@ from executions.browse.query import ExecutionQuery, is_execution_id
 from executions.cancel.services import MAX_BATCH, CancelReason, ReasonCategory, cancel_token_new
 
 CATEGORY_PROMPT = "Choose a reason…"
-_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"  # noqa: S105 (a pattern, not a secret)
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"  # noqa: S105 (a pattern, not a secret)
 
 
 class CancelForm(forms.Form):
@@ -32,7 +32,7 @@ class CancelForm(forms.Form):
         label="Reason (kept in the audit log)", min_length=3, max_length=500, strip=True,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. Stuck at OCR for 3 hours; customer asked"}),
     )
-    token = forms.RegexField(regex=_TOKEN_PATTERN, widget=forms.HiddenInput, required=False,
+    token = forms.RegexField(regex=TOKEN_PATTERN, widget=forms.HiddenInput, required=False,
                              error_messages={"invalid": "This form has expired; reload the page and try again."})
 
     def clean_reason_category(self) -> str:

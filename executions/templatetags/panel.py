@@ -20,6 +20,7 @@ from executions.browse.query import STUCK_AFTER_MINUTES, is_execution_id
 from executions.browse.selectors import ExecutionRow
 from executions.cancel.services import CancelOutcome, ReasonCategory
 from executions.kodexa import Execution, ExecutionStatus
+from executions.reprocess.services import ReprocessCategory
 
 register = template.Library()
 COPY_ICON = mark_safe(
@@ -64,6 +65,13 @@ ACTION_TONES = {
     AuditAction.CANCEL_DENIED: "danger",
     AuditAction.CANCEL_SKIPPED: "muted",
     AuditAction.CANCEL_RECONCILED: "warning",
+    AuditAction.REPROCESS_REQUESTED: "info",
+    AuditAction.REPROCESS_SUCCEEDED: "success",
+    AuditAction.REPROCESS_FAILED: "danger",
+    AuditAction.REPROCESS_UNKNOWN: "warning",
+    AuditAction.REPROCESS_DENIED: "danger",
+    AuditAction.REPROCESS_SKIPPED: "muted",
+    AuditAction.REPROCESS_RECONCILED: "warning",
     AuditAction.AUDIT_EXPORTED: "neutral",
 }
 OUTCOME_TONES = {
@@ -77,13 +85,15 @@ OUTCOME_TONES = {
 
 @register.filter
 def reason_label(value: str | None) -> str:
-    """A cancel reason's category as words ("Wrong input or configuration"), whatever was stored."""
+    """A cancel or reprocess reason's category as words ("Wrong input or configuration"), whatever was stored."""
     if not value:
         return ""
-    try:
-        return ReasonCategory(value).label
-    except ValueError:
-        return str(value).replace("_", " ").capitalize()
+    for categories in (ReasonCategory, ReprocessCategory):
+        try:
+            return categories(value).label
+        except ValueError:
+            pass
+    return str(value).replace("_", " ").capitalize()
 
 
 @register.filter

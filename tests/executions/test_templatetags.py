@@ -72,3 +72,16 @@ def test_copy_id_escapes_and_shortens():
     html = copy_id("0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c01")
     assert ">0f6c1e9a<" in html and 'data-copy="0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c01"' in html
     assert "&quot;" in copy_id('x"><script>')
+
+
+def test_every_audit_action_has_a_tone_and_every_category_reads_as_words():
+    from executions.audit.models import AuditAction
+    from executions.cancel.services import ReasonCategory
+    from executions.reprocess.services import ReprocessCategory
+    from executions.templatetags.panel import ACTION_TONES, reason_label
+
+    assert set(ACTION_TONES) == set(AuditAction)
+    for category in (*ReasonCategory, *ReprocessCategory):
+        # A value both kinds use ("other", "customer_request") must mean the same in both.
+        assert reason_label(category.value) == category.label and "_" not in reason_label(category.value)
+    assert reason_label("brand_new_kind") == "Brand new kind"

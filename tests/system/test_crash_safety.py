@@ -49,7 +49,7 @@ def test_killing_a_worker_mid_cancel_leaves_the_request_and_reconcile_completes_
 
     out = StringIO()
     call_command("audit_reconcile", "--older-than", "0", stdout=out)
-    assert "1 open cancel request(s) reconciled" in out.getvalue()
+    assert "1 open request(s) reconciled" in out.getvalue()
     reconciled = AuditEvent.objects.get(action=AuditAction.CANCEL_RECONCILED)
     assert reconciled.request_event_id == events[0].pk
     assert reconciled.status_after in {"RUNNING", "CANCELLING", "CANCELLED"}
