@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from executions.audit.models import AuditEvent
+from executions.templatetags.panel import reason_label
 
 
 @admin.register(AuditEvent)
@@ -17,7 +18,13 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ("execution_id", "actor_username", "=batch_id", "=request_id")
     date_hierarchy = "occurred_at"
     show_full_result_count = False  # COUNT(*) over a million events on every page view is not worth it
-    readonly_fields = [f.name for f in AuditEvent._meta.get_fields() if getattr(f, "concrete", False)]
+    readonly_fields = [f.name for f in AuditEvent._meta.get_fields() if getattr(f, "concrete", False)] + [
+        "reason_category_words"]
+
+    @admin.display(description="Reason category (as words)")
+    def reason_category_words(self, event: AuditEvent) -> str:
+        # The stored code stays visible above (it is part of the hashed record); people read the words.
+        return reason_label(event.reason_category) or "—"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -227,6 +227,13 @@ def test_the_admin_shows_events_but_cannot_add_change_or_delete_them(admin_clien
     assert AuditEvent.objects.get(pk=event.pk).reason == event.reason
 
 
+def test_the_admin_shows_a_reason_category_as_words(admin_client, alice):
+    event = audit_event_append(action=AuditAction.CANCEL_REQUESTED, actor=alice, execution_id=EXEC_A,
+                               reason_category="wrong_input", reason="the wrong invoices")
+    page = admin_client.get(reverse("admin:executions_auditevent_change", args=[event.pk])).content.decode()
+    assert "Wrong input or configuration" in page
+
+
 @pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"])
 def test_csv_cell_neutralises_every_formula_lead(lead):
     from executions.audit.exports import csv_cell
