@@ -8,6 +8,7 @@ second request for the same document and assistant within REPEAT_WINDOW needs an
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,6 +61,20 @@ _CATEGORY_LABELS = {
     ReprocessCategory.CUSTOMER_REQUEST: "Customer request",
     ReprocessCategory.OTHER: "Other",
 }
+
+
+# Cancel, then reprocess: one reason serves both actions; its category reads as the closest reprocess category.
+CATEGORY_AFTER_CANCEL = {
+    "stuck": ReprocessCategory.STUCK,
+    "wrong_input": ReprocessCategory.INPUT_CORRECTED,
+    "customer_request": ReprocessCategory.CUSTOMER_REQUEST,
+}
+
+
+def reprocess_token_after_cancel(cancel_request: AuditEvent) -> str:
+    """The reprocess form's token for the reprocess that follows a cancel: derived from the cancel's own one-time key,
+    so however often the follow-up page submits it, Kodexa is asked once."""
+    return hashlib.sha256(f"then-reprocess:{cancel_request.idempotency_key}".encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
