@@ -51,7 +51,7 @@ def execution_reprocess_view(request: HttpRequest, execution_id: str) -> HttpRes
     context: dict[str, object] = {"nav_section": "executions", "execution_id": execution_id}
     if request.method == "POST":
         try:  # before the form: a refused attempt is audited even when its form is incomplete
-            reprocess_permission_require(user=request.user, execution_id=execution_id, meta=RequestMeta.of(request),
+            reprocess_permission_require(user=request.user, execution_ids=[execution_id], meta=RequestMeta.of(request),
                                          reason_text=request.POST.get("reason", ""),
                                          reason_category=request.POST.get("reason_category", ""))
         except ReprocessNotAllowed:
