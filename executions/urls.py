@@ -20,6 +20,8 @@ execution_patterns = [
     path("<execution_id:execution_id>/reprocess/", reprocess.execution_reprocess_view, name="reprocess"),
     path("<execution_id:execution_id>/reprocess/<int:event_id>/", reprocess.execution_reprocess_result,
          name="reprocess_result"),
+    path("<execution_id:execution_id>/cancel/<int:event_id>/then-reprocess/", reprocess.execution_cancel_then_reprocess,
+         name="cancel_then_reprocess"),
 ]
 
 audit_patterns = [

@@ -107,6 +107,9 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     if context["can_cancel"] and execution.status.accepts_cancel:
         context["cancel_form"] = CancelForm(initial={"token": cancel_token_new()})
     context["reprocess_offered"] = context["can_reprocess"] and reprocessable(execution) is None
+    # Cancel, then reprocess: for a run that will be reprocessable once stopped.
+    context["then_reprocess_offered"] = bool(context["can_reprocess"] and execution.document_family_id
+                                             and execution.assistant_id)
     context["reprocess_origin"] = reprocess_origin(execution)
     return render(request, "browse/detail.html", context)
 

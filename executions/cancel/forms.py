@@ -34,6 +34,9 @@ class CancelForm(forms.Form):
     )
     token = forms.RegexField(regex=TOKEN_PATTERN, widget=forms.HiddenInput, required=False,
                              error_messages={"invalid": "This form has expired; reload the page and try again."})
+    # Offered where the user may reprocess and the execution has a document and an assistant.
+    then_reprocess = forms.BooleanField(required=False,
+                                        label="Then reprocess the document with the same assistant, once stopped")
 
     def clean_reason_category(self) -> str:
         value = self.cleaned_data.get("reason_category") or ""

@@ -35,6 +35,7 @@ from executions.cancel.services import (
     execution_cancel_bulk,
 )
 from executions.kodexa import ExecutionStatus, KodexaError, KodexaNotFound
+from executions.reprocess.services import REPROCESS_PERMISSION
 from executions.upstream.problems import describe_upstream_error, problem_response
 
 _OUTCOME_LEVELS = {
@@ -63,7 +64,9 @@ def _allowed(request: HttpRequest, execution_ids: list[str]) -> bool:
 def _cancel_page(request: HttpRequest, execution_id: str, form: CancelForm, *, status: int = 200) -> HttpResponse:
     """The cancel form as a page, with what it would stop (one read, shared with the detail page's cache). A
     failed read still shows the form: the cancel reads the execution again before sending anything."""
-    context: dict[str, object] = {"nav_section": "executions", "execution_id": execution_id, "form": form}
+    context: dict[str, object] = {"nav_section": "executions", "execution_id": execution_id, "form": form,
+                                  # A refused form keeps the choice made.
+                                  "then_reprocess_offered": form.is_bound and bool(form["then_reprocess"].value())}
     try:
         detail = selectors.execution_get(execution_id=execution_id)
     except KodexaNotFound:
@@ -74,6 +77,9 @@ def _cancel_page(request: HttpRequest, execution_id: str, form: CancelForm, *, s
         execution = detail.execution
         context["detail"] = detail
         context["finished"] = not execution.status.accepts_cancel
+        # Cancel, then reprocess: offered as on the execution's page (executions/browse/views.py).
+        if request.user.has_perm(REPROCESS_PERMISSION) and execution.document_family_id and execution.assistant_id:
+            context["then_reprocess_offered"] = True
         if execution.status is ExecutionStatus.CANCELLING:
             context["cancelling_since"] = execution.updated_on
     return render(request, "cancel/page.html", context, status=status)
@@ -97,6 +103,10 @@ def execution_cancel_view(request: HttpRequest, execution_id: str) -> HttpRespon
     except CancelNotAllowed:  # the permission was withdrawn a moment ago
         return _forbidden(request)
     messages.add_message(request, _OUTCOME_LEVELS[result.outcome], result.message)
+    if form.cleaned_data["then_reprocess"] and result.request_event_id is not None:
+        # The reprocess waits for the cancel to take effect, on a page that watches the execution.
+        return redirect("executions:cancel_then_reprocess", execution_id=execution_id,
+                        event_id=result.request_event_id)
     return redirect("executions:detail", execution_id=execution_id)
 
 

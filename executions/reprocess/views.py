@@ -3,13 +3,15 @@ the reprocess started. The permission is checked (and a refusal audited) by the 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from executions.audit.chain import RequestMeta
-from executions.audit.models import AuditEvent
+from executions.audit.models import AuditAction, AuditEvent
 from executions.browse import selectors as browse
 from executions.cancel.services import cancel_token_new
 from executions.kodexa import KodexaError, KodexaNotFound
@@ -21,17 +23,22 @@ from executions.reprocess.selectors import (
     reprocess_request,
 )
 from executions.reprocess.services import (
+    CATEGORY_AFTER_CANCEL,
     REPROCESS_PERMISSION,
+    ReprocessCategory,
     ReprocessNotAllowed,
     ReprocessOutcome,
     ReprocessRepeat,
     execution_reprocess,
     reprocess_permission_require,
+    reprocess_token_after_cancel,
     reprocessable,
 )
 from executions.upstream.problems import describe_upstream_error, log_upstream_problem, problem_response
 
 FOLLOWUP_REFRESH_SECONDS = 3
+# How long the cancel-then-reprocess page waits for the cancel to take effect before it stops watching.
+AFTER_CANCEL_WAIT = timedelta(minutes=10)
 
 
 def _forbidden(request: HttpRequest) -> HttpResponse:
@@ -44,7 +51,7 @@ def execution_reprocess_view(request: HttpRequest, execution_id: str) -> HttpRes
     context: dict[str, object] = {"nav_section": "executions", "execution_id": execution_id}
     if request.method == "POST":
         try:  # before the form: a refused attempt is audited even when its form is incomplete
-            reprocess_permission_require(user=request.user, execution_id=execution_id, meta=RequestMeta.of(request),
+            reprocess_permission_require(user=request.user, execution_ids=[execution_id], meta=RequestMeta.of(request),
                                          reason_text=request.POST.get("reason", ""),
                                          reason_category=request.POST.get("reason_category", ""))
         except ReprocessNotAllowed:
@@ -80,6 +87,9 @@ def execution_reprocess_view(request: HttpRequest, execution_id: str) -> HttpRes
         data["confirm_repeat"] = "true"
         context.update(form=ReprocessForm(data, options=options), previous=repeat.previous)
         return render(request, "reprocess/form.html", context, status=409)
+    after_cancel = request.POST.get("after_cancel", "")
+    if after_cancel.isdigit():  # sent by the cancel-then-reprocess page: back there, where both steps show
+        return redirect("executions:cancel_then_reprocess", execution_id=execution_id, event_id=int(after_cancel))
     return redirect("executions:reprocess_result", execution_id=execution_id, event_id=result.request_event_id)
 
 
@@ -121,3 +131,53 @@ def _followups(requested: AuditEvent) -> dict[str, object]:
     if context["followups"]:
         context["looking"] = False
     return context
+
+
+@require_safe
+def execution_cancel_then_reprocess(request: HttpRequest, execution_id: str, event_id: int) -> HttpResponse:
+    """After a cancel with "then reprocess": watch the execution until the cancel has taken effect, then send the
+    reprocess with the cancel's reason (the form submits itself with JavaScript; without, it is one button). Only
+    the person who cancelled sees this page: it acts in their name."""
+    cancel_request = (AuditEvent.objects.filter(pk=event_id, execution_id=execution_id.lower(),
+                                                action=AuditAction.CANCEL_REQUESTED, actor_id=request.user.pk)
+                      .prefetch_related("outcomes").first())
+    if cancel_request is None:
+        raise Http404("No such cancel of yours for this execution.")
+    outcomes = list(cancel_request.outcomes.all())
+    token = reprocess_token_after_cancel(cancel_request)
+    context: dict[str, object] = {
+        "nav_section": "executions", "execution_id": execution_id, "cancel_request": cancel_request,
+        "cancel_outcome": outcomes[0] if outcomes else None, "refresh_seconds": FOLLOWUP_REFRESH_SECONDS,
+        "may_reprocess": request.user.has_perm(REPROCESS_PERMISSION),
+        "sent": AuditEvent.objects.filter(idempotency_key=f"reprocess:{request.user.pk}:{token}:{execution_id}",
+                                          action=AuditAction.REPROCESS_REQUESTED).first(),
+    }
+    failed = bool(outcomes) and outcomes[0].action == AuditAction.CANCEL_FAILED
+    if (sent := context["sent"]) is not None:
+        sent_outcomes = list(sent.outcomes.all())
+        context.update(requested=sent, outcome=sent_outcomes[0] if sent_outcomes else None,
+                       accepted=bool(sent_outcomes) and sent_outcomes[0].action in _TAKES_EFFECT)
+        if context["accepted"]:
+            context.update(_followups(sent))
+    elif not failed and context["may_reprocess"]:
+        context.update(_after_cancel(cancel_request, execution_id, token))
+    template = "reprocess/_after_cancel.html" if request.htmx else "reprocess/after_cancel.html"
+    return render(request, template, context)
+
+
+def _after_cancel(cancel_request: AuditEvent, execution_id: str, token: str) -> dict[str, object]:
+    """Waiting (the execution still runs), ready (with the reprocess form's data), or a problem reading it."""
+    try:
+        execution = browse.execution_get(execution_id=execution_id).execution
+    except KodexaError as exc:
+        problem = describe_upstream_error(exc)
+        log_upstream_problem(exc, problem)
+        return {"problem": problem, "waiting": True}
+    if not execution.status.is_terminal:
+        return {"execution": execution,
+                "waiting": timezone.now() < cancel_request.occurred_at + AFTER_CANCEL_WAIT,
+                "gave_up": timezone.now() >= cancel_request.occurred_at + AFTER_CANCEL_WAIT}
+    category = CATEGORY_AFTER_CANCEL.get(cancel_request.reason_category, ReprocessCategory.OTHER)
+    return {"execution": execution, "why_not": reprocessable(execution),
+            "reprocess": {"reason_category": category.value, "reason": cancel_request.reason, "token": token,
+                          "assistant": execution.assistant_id}}

@@ -136,3 +136,17 @@
     });
   }, 30000);
 })();
+
+// A form marked data-autosubmit sends itself once it appears (the step a person already asked for, e.g. the reprocess
+// after a cancel); without JavaScript it is an ordinary button.
+(function () {
+  "use strict";
+  function submitMarked(root) {
+    root.querySelectorAll("form[data-autosubmit]:not([data-submitted])").forEach(function (form) {
+      form.setAttribute("data-submitted", "");
+      if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { submitMarked(document); });
+  document.addEventListener("htmx:afterSwap", function () { submitMarked(document); });
+})();

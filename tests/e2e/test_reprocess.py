@@ -46,3 +46,28 @@ def test_operator_reprocesses_a_failed_execution_and_follows_it(page, live_serve
     expect(page.get_by_test_id("reprocess-followups")).to_contain_text("Reprocessed by alice as")
     _shot(page, "reprocess-old-execution")
     assert console_errors == []
+
+
+def test_operator_cancels_a_stuck_run_and_reprocesses_it_in_one_go(page, live_server, kodexa, alice, login,
+                                                                   console_errors):
+    kodexa.control.configure(cancel_delay_ms=2000)
+    family = sim_get(kodexa, "/api/document-families", pageSize=1)["content"][0]
+    assistant = next(a for a in sim_get(kodexa, "/api/assistants", pageSize=200)["content"] if a["active"])
+    stuck = kodexa.control.add_execution(status="RUNNING", documentFamilyId=family["id"], assistantId=assistant["id"],
+                                         description="Stuck at OCR")
+    login("alice", "alice-pass-123")
+    page.goto(f"{live_server.url}/executions/{stuck['id']}/")
+    page.get_by_text("Cancel execution…").click()
+    page.get_by_label("Why").select_option("stuck")
+    page.get_by_label("Reason (kept in the audit log)").fill("No progress since 9:00")
+    page.get_by_label("Then reprocess the document with the same assistant, once stopped").check()
+    page.get_by_role("button", name="Stop execution", exact=True).click()
+
+    expect(page.get_by_test_id("after-cancel")).to_contain_text("Waiting for the cancel to take effect")
+    _shot(page, "cancel-then-reprocess-waiting")
+    # Once Kodexa has stopped it, the page sends the reprocess by itself and shows what it started.
+    expect(page.get_by_test_id("reprocess-outcome")).to_contain_text("Reprocess succeeded", timeout=15_000)
+    expect(page.get_by_test_id("after-cancel")).to_contain_text("Cancel succeeded")
+    expect(page.get_by_test_id("followups").get_by_role("link").first).to_be_visible(timeout=10_000)
+    _shot(page, "cancel-then-reprocess-done")
+    assert console_errors == []

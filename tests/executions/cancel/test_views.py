@@ -300,3 +300,19 @@ def test_an_execution_stuck_in_cancelling_can_be_cancelled_again(alice_client, b
     events = list(AuditEvent.objects.filter(execution_id=stuck).order_by("id"))
     assert [e.action for e in events] == ["cancel.requested", "cancel.succeeded"]
     assert events[0].status_before == "CANCELLING"
+
+
+def test_the_cancel_page_offers_cancel_then_reprocess_and_keeps_the_choice(alice_client, kodexa):
+    from tests.helpers import sim_get
+
+    family = sim_get(kodexa, "/api/document-families", pageSize=1)["content"][0]
+    assistant = next(a for a in sim_get(kodexa, "/api/assistants", pageSize=200)["content"] if a["active"])
+    execution_id = kodexa.control.add_execution(status="RUNNING", documentFamilyId=family["id"],
+                                                assistantId=assistant["id"])["id"]
+    page = alice_client.get(reverse("executions:cancel", args=[execution_id])).content.decode()
+    assert "Then reprocess the document with the same assistant, once stopped" in page
+    refused = alice_client.post(reverse("executions:cancel", args=[execution_id]),
+                                {"reason_category": "", "reason": "stuck", "then_reprocess": "on",
+                                 "token": "x" * 24}).content.decode()
+    assert re.search(r'<input type="checkbox" name="then_reprocess"[^>]* checked', refused)
+    assert _puts(kodexa) == 0

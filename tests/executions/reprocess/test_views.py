@@ -130,3 +130,28 @@ def test_a_result_of_another_execution_is_not_found(alice_client, kodexa):
     event_id = response["Location"].rstrip("/").rsplit("/", 1)[-1]
     elsewhere = reverse("executions:reprocess_result", args=[other["id"], int(event_id)])
     assert alice_client.get(elsewhere).status_code == 404
+
+
+def test_an_auditor_reads_both_stories_in_the_audit_log_and_the_export_verifies(alice_client, charlie_client,
+                                                                                kodexa, tmp_path):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    old = _finished(kodexa)
+    alice_client.post(reverse("executions:reprocess", args=[old["id"]]),
+                      {**_form(alice_client, old["id"]), "reason_category": "problem_fixed",
+                       "reason": "OCR outage fixed", "assistants": [old["assistantId"]]})
+    page = charlie_client.get(reverse("audit:list"), {"action": "reprocess.succeeded"}).content.decode()
+    listed = page[page.index('data-testid="audit-events"'):]
+    assert "Reprocess succeeded" in listed and old["id"][:8] in listed and "Reprocess requested" not in listed
+    response = charlie_client.get(reverse("audit:export_json"))
+    document = json.loads(b"".join(response.streaming_content))
+    actions = [row["action"] for row in document["events"]]  # the export itself is audited, last
+    assert actions == ["reprocess.requested", "reprocess.succeeded", "audit.exported"]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(document))
+    out = StringIO()
+    call_command("audit_verify", "--file", str(path), stdout=out)
+    assert "audit chain intact: 3 events" in out.getvalue()
