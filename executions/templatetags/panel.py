@@ -20,6 +20,7 @@ from executions.browse.query import STUCK_AFTER_MINUTES, is_execution_id
 from executions.browse.selectors import ExecutionRow
 from executions.cancel.services import CancelOutcome, ReasonCategory
 from executions.kodexa import Execution, ExecutionStatus
+from executions.preferences.clock import user_zone
 from executions.reprocess.services import ReprocessCategory
 
 register = template.Library()
@@ -146,11 +147,27 @@ def _time_html(value: datetime | None, *, relative: bool) -> str:
         return _DASH
     utc = value.astimezone(UTC)
     iso = utc.isoformat()  # 2026-11-28T21:35:34[.123456]+00:00; strftime would cost as much again
-    shown = f"{iso[:10]} {iso[11:19]}"
+    in_utc = f"{iso[:10]} {iso[11:19]} UTC"
     stamp = iso.replace("+00:00", "Z")
+    shown = _in_active_zone(utc) or in_utc
+    # The other clock on hover: UTC when local is shown; the page's script adds the browser's time in UTC mode.
+    title = f"{shown} ({in_utc})" if shown is not in_utc else in_utc
     if relative:
-        return f'<time datetime="{stamp}" data-relative title="{shown} UTC">{relative_text(utc)}</time>'
-    return f'<time datetime="{stamp}" data-local title="{shown} UTC">{shown} UTC</time>'
+        return f'<time datetime="{stamp}" data-relative title="{title}">{relative_text(utc)}</time>'
+    return f'<time datetime="{stamp}" data-local title="{in_utc}">{shown}</time>'
+
+
+def _in_active_zone(utc: datetime) -> str | None:
+    """The time in the user's clock with its zone ("2026-11-28 16:35:34 EST"); None when that clock is UTC."""
+    zone = user_zone()
+    if zone is UTC:
+        return None
+    try:
+        local = utc.astimezone(zone)
+    except OverflowError:  # year 1 or 9999 pushed past the calendar by the offset
+        return None
+    iso = local.isoformat()
+    return f"{iso[:10]} {iso[11:19]} {_e(local.tzname() or '')}".rstrip()
 
 
 def _copy_id_html(value: str, shown: str, link: str | None = None) -> str:
@@ -199,7 +216,7 @@ def execution_progress(execution: Execution) -> SafeString:
 
 @register.filter
 def timetag(value: datetime | None) -> SafeString:
-    """Absolute time: UTC in the HTML, the viewer's local time once the page's script runs; UTC on hover."""
+    """Absolute time in the user's clock (UTC, or their zone) with the zone's name; the other clock on hover."""
     return _html(_time_html(value, relative=False))
 
 
