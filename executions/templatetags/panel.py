@@ -125,6 +125,8 @@ def _ref_html(ref: object, what: str) -> str:
         return _DASH
     if ref.known:  # type: ignore[attr-defined]
         display = _e(ref.display)  # type: ignore[attr-defined]
+        if "/" in ref.display:  # type: ignore[attr-defined]  # a document path: wraps at its slashes
+            return f'<span class="doc-path" title="{display}">{_path_breaks_html(ref.display)}</span>'  # type: ignore[attr-defined]
         return f'<span title="{display}">{display}</span>'
     if ref.unavailable:  # type: ignore[attr-defined]
         return (f'<span class="unknown-ref" title="Kodexa could not be asked for this {_e(what)}\'s name just now">'
@@ -133,13 +135,26 @@ def _ref_html(ref: object, what: str) -> str:
             f'{_e(ref.id[:8])}… (unknown)</span>')  # type: ignore[attr-defined]
 
 
+def _path_breaks_html(path: str) -> str:
+    # Each piece escaped on its own; the only markup added is <wbr> after each slash.
+    return "/<wbr>".join(_e(part) for part in path.split("/"))
+
+
+@register.filter
+def path_breaks(value: object) -> SafeString:
+    """A path that line-wraps after its slashes ("invoices/<wbr>2026/<wbr>scan.pdf"), never mid-name."""
+    if value is None:
+        return _html("")
+    return _html(_path_breaks_html(str(value)))
+
+
 def _execution_progress_html(execution: Execution) -> str:
     percent = execution.percent  # computed from the steps on each access
     if execution.status.is_active:
         return _progress_html(percent)
-    if percent is None:
-        return _DASH
-    return f'<span class="muted">{int(percent)}%</span>'
+    # Finished: the figure it stopped at (or a dash) where a running row shows its figure, so the column lines up.
+    figure = f"{int(percent)}%" if percent is not None else "—"
+    return f'<span class="progress done"><span class="pct">{figure}</span></span>'
 
 
 def _time_html(value: datetime | None, *, relative: bool) -> str:

@@ -102,6 +102,15 @@
       .forEach(function (box) { if (!box.disabled) { box.checked = master.checked; } });
   });
 
+  // Esc closes the header's menu (narrow screens) and puts focus back on its button.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var menu = document.querySelector("details.app-menu[open]");
+    if (!menu || window.getComputedStyle(menu.querySelector("summary")).display === "none") { return; }
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+
   // Keyboard: "/" focuses the search box.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) { return; }

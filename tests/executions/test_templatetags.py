@@ -85,3 +85,19 @@ def test_every_audit_action_has_a_tone_and_every_category_reads_as_words():
         # A value both kinds use ("other", "customer_request") must mean the same in both.
         assert reason_label(category.value) == category.label and "_" not in reason_label(category.value)
     assert reason_label("brand_new_kind") == "Brand new kind"
+
+
+def test_paths_break_after_slashes_and_stay_escaped():
+    from executions.templatetags.panel import path_breaks
+
+    assert str(path_breaks("invoices/2026/<q1>.pdf")) == "invoices/<wbr>2026/<wbr>&lt;q1&gt;.pdf"
+    assert str(path_breaks(None)) == ""
+
+
+def test_a_finished_rows_progress_sits_in_the_same_column_as_a_running_one():
+    from executions.kodexa import Execution
+    from executions.templatetags.panel import execution_progress
+
+    finished = Execution.from_api({"id": "e1", "status": "SUCCEEDED", "steps": []})
+    html = str(execution_progress(finished))
+    assert html == '<span class="progress done"><span class="pct">100%</span></span>'  # no steps: all done
