@@ -118,3 +118,11 @@ def test_the_audit_page_shows_times_in_the_users_clock(charlie, charlie_client):
     _set(charlie_client, "local", "Asia/Kolkata")
     page = charlie_client.get(reverse("audit:list")).content.decode()
     assert "From (Asia/Kolkata)" in page and "Until (Asia/Kolkata)" in page
+
+
+def test_a_dashboard_file_date_without_offset_stays_utc_whatever_the_users_clock():
+    from executions.dashboards.io import view_check
+
+    with using(ClockChoice(mode="local", zone_name=NEW_YORK)):
+        query, errors = view_check({"created_after": "2026-02-01T09:30"})
+    assert errors == [] and query.created_after == datetime(2026, 2, 1, 9, 30, tzinfo=UTC)
