@@ -25,13 +25,14 @@ from executions.preferences.clock import ZonedDateTimeInput, zoned_label
 
 
 class UTCDateTimeField(forms.Field):
-    """A date filter of the audit log or a widget: parsed by the same rules as the list's dates."""
+    """A date filter of the audit log: typed in the user's clock (its label names it), cleaned to aware UTC by the
+    same rules as the list's dates."""
 
     widget = ZonedDateTimeInput
 
     def __init__(self, *, label: str = "", **kwargs: object) -> None:
-        # The label names the zone the value is read in, which is the request's: kept bare here, completed by
-        # label_tag at render time.
+        # The label names the zone the value is read in, which is the request's, not known when the form class is
+        # built: kept bare here and completed when the field is rendered.
         super().__init__(label=label, **kwargs)
         self.bare_label = label
 
