@@ -101,3 +101,14 @@ def test_a_finished_rows_progress_sits_in_the_same_column_as_a_running_one():
     finished = Execution.from_api({"id": "e1", "status": "SUCCEEDED", "steps": []})
     html = str(execution_progress(finished))
     assert html == '<span class="progress done"><span class="pct">100%</span></span>'  # no steps: all done
+
+
+def test_a_document_path_wraps_at_its_slashes_and_a_name_does_not_change():
+    from executions.browse.selectors import Ref
+    from executions.templatetags.panel import ref_label
+
+    path = str(ref_label(Ref(id="f1", label="invoices/2026/<scan>.pdf"), "document"))
+    assert path == ('<span class="doc-path" title="invoices/2026/&lt;scan&gt;.pdf">'
+                    "invoices/<wbr>2026/<wbr>&lt;scan&gt;.pdf</span>")
+    assert str(ref_label(Ref(id="a1", label="Invoice Extractor"), "assistant")) == (
+        '<span title="Invoice Extractor">Invoice Extractor</span>')

@@ -126,3 +126,16 @@ def test_a_dashboard_file_date_without_offset_stays_utc_whatever_the_users_clock
     with using(ClockChoice(mode="local", zone_name=NEW_YORK)):
         query, errors = view_check({"created_after": "2026-02-01T09:30"})
     assert errors == [] and query.created_after == datetime(2026, 2, 1, 9, 30, tzinfo=UTC)
+
+
+def test_date_inputs_show_a_utc_link_value_in_the_users_clock_and_a_typo_as_typed():
+    from executions.preferences.clock import ZonedDateTimeInput
+
+    widget = ZonedDateTimeInput()
+    with using(ClockChoice(mode="local", zone_name=NEW_YORK)):
+        assert widget.format_value("2026-03-01T17:00Z") == "2026-03-01T12:00"
+        assert widget.format_value("2026-03-01T12:00") == "2026-03-01T12:00"  # as typed, in this clock
+        assert widget.format_value("yesterday") == "yesterday"  # beside its error
+        assert widget.format_value(datetime(2026, 3, 1, 17, tzinfo=UTC)) == "2026-03-01T12:00"
+    with using(ClockChoice()):
+        assert widget.format_value("2026-03-01T17:00Z") == "2026-03-01T17:00"
