@@ -7,6 +7,7 @@ from executions.browse import views as browse
 from executions.cancel import views as cancel
 from executions.converters import ExecutionIdConverter
 from executions.dashboards import views as dashboards
+from executions.preferences import views as preferences
 from executions.reprocess import views as reprocess
 
 register_converter(ExecutionIdConverter, "execution_id")
@@ -34,5 +35,6 @@ urlpatterns = [
     path("", dashboards.home, name="home"),
     path("executions/", include((execution_patterns, "executions"))),
     path("audit/", include((audit_patterns, "audit"))),
+    path("preferences/clock/", preferences.set_clock, name="set_clock"),
     path("", include("executions.dashboards.urls")),
 ]
