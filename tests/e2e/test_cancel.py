@@ -172,3 +172,48 @@ def test_my_actions(page, live_server, kodexa, alice, charlie, login, console_er
     expect(page.get_by_test_id("audit-events").locator("tr[data-event-id]")).to_have_count(1)
     expect(page.get_by_test_id("audit-events")).to_contain_text("Audit log exported")
     assert console_errors == []
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_act_pages_pass_axe_and_fit_a_phone(page, live_server, kodexa, alice, login, console_errors, theme):
+    """The open cancel dialog, the cancel page, a bulk confirm and result, and My actions: axe finds nothing
+    serious in the panel's theme, and nothing is wider than a 390 px phone."""
+    from tests.e2e.test_accessibility import PHONE, THEME_KEY, _scroll_width, _serious
+
+    kodexa.control.configure(cancel_delay_ms=60_000)
+    page.add_init_script(f"window.localStorage.setItem('{THEME_KEY}', '{theme}')")
+    running = [kodexa.control.add_execution(status="RUNNING", description=f"axe target {i}")["id"]
+               for i in range(2)]
+    login("alice", "alice-pass-123")
+    problems: dict[str, object] = {}
+
+    def check(name: str) -> None:
+        page.wait_for_load_state("networkidle")
+        if found := _serious(page):
+            problems[f"{name} axe"] = found
+        page.set_viewport_size(PHONE)
+        if (width := _scroll_width(page)) > PHONE["width"]:
+            problems[f"{name} width"] = width
+        page.set_viewport_size({"width": 1280, "height": 900})
+
+    page.goto(f"{live_server.url}/executions/{running[0]}/")
+    page.get_by_test_id("cancel-open").click()
+    expect(page.locator("#cancel-dialog")).to_be_visible()
+    check("dialog")
+    page.goto(f"{live_server.url}/executions/{running[0]}/cancel/")
+    check("cancel page")
+    page.goto(f"{live_server.url}/executions/?q=axe+target")
+    for execution_id in running:
+        page.locator(f"input[name=ids][value='{execution_id}']").check()
+    page.get_by_test_id("bulk-cancel").click()
+    expect(page.get_by_role("heading", name=re.compile("Stop 2 executions"))).to_be_visible()
+    check("bulk confirm")
+    page.get_by_label("Why").select_option("stuck")
+    page.get_by_label("Reason (kept in the audit log)").fill("axe check")
+    page.get_by_role("button", name="Stop 2 executions").click()
+    expect(page.get_by_test_id("bulk-state")).to_contain_text("still cancelling")
+    check("bulk result")
+    page.goto(f"{live_server.url}/audit/")
+    check("my actions")
+    assert problems == {}
+    assert console_errors == []
