@@ -17,7 +17,9 @@ control_socket_disable = True
 
 # gunicorn's own lines are JSON too, and each access line carries the request id the app put in X-Request-ID.
 accesslog = "-" if os.environ.get("GUNICORN_ACCESSLOG", "true").lower() == "true" else None
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
+# The first field is the client's address as the app resolved it (TRUSTED_PROXIES); `peer` is the direct peer.
+access_log_format = ('%({kodexa.client_ip}e)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s '
+                     'peer=%(h)s')
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,

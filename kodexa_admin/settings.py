@@ -132,7 +132,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+# The address axes counts failures against is the one the audit log records (kodexa_admin/client_ip.py).
+AXES_CLIENT_IP_CALLABLE = "kodexa_admin.client_ip.client_ip"
 AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -141,6 +142,11 @@ SESSION_COOKIE_AGE = int(timedelta(hours=8).total_seconds())  # one support shif
 # Sessions are read from the shared cache and written through to the database: one query less per page, and
 # still shared by every worker and host (the cache is Redis there) and durable across cache restarts.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# --- Reverse proxies --------------------------------------------------------------------------------------
+# Addresses or CIDRs of the proxies in front (nginx). X-Forwarded-For is read only from these peers; empty
+# (the default) ignores it, which is right when clients connect to gunicorn directly.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # --- Security headers -------------------------------------------------------------------------------------
 SECURE = env.bool("DJANGO_SECURE", default=False)
@@ -226,7 +232,7 @@ LOGGING = {
     "formatters": {
         "json": {
             "()": "kodexa_admin.logging.RedactingJsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(client_ip)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
     },

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from executions.audit.models import AuditAction, AuditEvent
 from executions.upstream.client import redact_api_key
+from kodexa_admin.client_ip import client_ip
 
 logger = logging.getLogger("executions.audit")
 
@@ -56,8 +57,8 @@ class RequestMeta:
 
     @classmethod
     def of(cls, request: HttpRequest) -> RequestMeta:
-        # REMOTE_ADDR only: X-Forwarded-For is trivially forged unless a known proxy sets it (see README).
-        return cls(request_id=getattr(request, "request_id", ""), client_ip=request.META.get("REMOTE_ADDR"),
+        # X-Forwarded-For counts only from TRUSTED_PROXIES: the same answer axes and the logs use.
+        return cls(request_id=getattr(request, "request_id", ""), client_ip=client_ip(request),
                    user_agent=request.headers.get("User-Agent", ""))
 
 
