@@ -78,6 +78,20 @@ def _network_problems(setting: str, entries: list[str], code: int) -> list[Error
     return []
 
 
+MIN_METRICS_TOKEN = 32
+
+
 @register()
 def reverse_proxy_check(app_configs: object, **kwargs: object) -> list[Error]:
     return _network_problems("TRUSTED_PROXIES", list(settings.TRUSTED_PROXIES), 1)
+
+
+@register()
+def metrics_access_check(app_configs: object, **kwargs: object) -> list[Error]:
+    problems = _network_problems("METRICS_ALLOWED_NETWORKS", list(settings.METRICS_ALLOWED_NETWORKS), 3)
+    token = settings.METRICS_TOKEN
+    if token and (len(token) < MIN_METRICS_TOKEN or any(c.isspace() for c in token)):
+        problems.append(Error(f"METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters without spaces.",
+                              hint="Generate one: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",
+                              id="kodexa_admin.E005"))
+    return problems

@@ -39,8 +39,13 @@ def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
     return tuple(networks)
 
 
+def configured_networks(entries: Iterable[str]) -> tuple[Network, ...]:
+    """A list setting's networks (parsed once per distinct value)."""
+    return _parsed(tuple(entries))
+
+
 @functools.lru_cache(maxsize=8)
-def _trusted(entries: tuple[str, ...]) -> tuple[Network, ...]:
+def _parsed(entries: tuple[str, ...]) -> tuple[Network, ...]:
     try:
         return parse_networks(entries)
     except ValueError:
@@ -48,7 +53,7 @@ def _trusted(entries: tuple[str, ...]) -> tuple[Network, ...]:
         return ()
 
 
-def _address(text: str) -> Address | None:
+def parse_address(text: str) -> Address | None:
     text = text.strip()
     if text.startswith("[") and "]" in text:  # "[2001:db8::1]:443"
         text = text[1:text.index("]")]
@@ -63,24 +68,24 @@ def _address(text: str) -> Address | None:
     return address
 
 
-def _is_trusted(address: Address, proxies: Sequence[Network]) -> bool:
-    return any(address.version == network.version and address in network for network in proxies)
+def in_networks(address: Address, networks: Sequence[Network]) -> bool:
+    return any(address.version == network.version and address in network for network in networks)
 
 
 def resolve(remote_addr: str | None, forwarded_for: str | None, proxies: Sequence[Network]) -> str | None:
     """The client's address, given the peer's and the X-Forwarded-For header (several headers joined by ',')."""
-    peer = _address(remote_addr or "")
+    peer = parse_address(remote_addr or "")
     if peer is None:
         return None
-    if not proxies or not forwarded_for or not _is_trusted(peer, proxies):
+    if not proxies or not forwarded_for or not in_networks(peer, proxies):
         return str(peer)
     client = peer
     for hop in reversed(forwarded_for.split(",")):
-        address = _address(hop)
+        address = parse_address(hop)
         if address is None:
             break  # garbage (or "unknown"): the last hop a trusted proxy vouched for is the best answer
         client = address
-        if not _is_trusted(address, proxies):
+        if not in_networks(address, proxies):
             break
     return str(client)
 
@@ -91,6 +96,6 @@ def client_ip(request: HttpRequest) -> str | None:
     if cached is not None:
         return cached or None
     found = resolve(request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR"),
-                    _trusted(tuple(settings.TRUSTED_PROXIES)))
+                    configured_networks(settings.TRUSTED_PROXIES))
     setattr(request, _CACHED, found or "")
     return found

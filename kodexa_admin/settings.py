@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "kodexa_admin.middleware.RequestIDMiddleware",
+    "kodexa_admin.metrics.RequestMetricsMiddleware",  # latency by URL name (static files are whitenoise's)
     # Outside CommonMiddleware, so the 400 page for a disallowed Host (raised there) still gets these headers.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -147,6 +148,12 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Addresses or CIDRs of the proxies in front (nginx). X-Forwarded-For is read only from these peers; empty
 # (the default) ignores it, which is right when clients connect to gunicorn directly.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# --- Metrics ----------------------------------------------------------------------------------------------
+# /metrics answers clients from these networks (the address TRUSTED_PROXIES resolve), or any client that sends
+# `Authorization: Bearer <METRICS_TOKEN>` (unset: no token is accepted).
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 # --- Security headers -------------------------------------------------------------------------------------
 SECURE = env.bool("DJANGO_SECURE", default=False)
