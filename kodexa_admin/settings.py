@@ -167,6 +167,9 @@ CSRF_FAILURE_VIEW = "kodexa_admin.errors.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 if SECURE:
     SECURE_SSL_REDIRECT = True
+    # Probes and Prometheus talk to each instance directly over plain HTTP on its loopback or internal port; a
+    # redirect to https there would only fail them. Nothing on these paths reads a cookie or a session.
+    SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = int(timedelta(days=365).total_seconds())
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
