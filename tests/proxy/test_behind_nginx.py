@@ -7,7 +7,7 @@ X-Forwarded-For; the cookies must be __Host- and Secure; and the two instances' 
 cancel once.
 
 Runs where DATABASE_URL is PostgreSQL (`.ci/run` does so once, in its PostgreSQL section), on a database of its
-own (kodexa_admin_proxy_e2e on that server) and Redis database 12, so it never meets another test run's data.
+own (kodexa_admin_proxy_e2e on that server) and Redis database 10, so it never meets another test run's data.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from tests.servers import PanelServer, free_port, redis_url
 pytestmark = [pytest.mark.nginx, pytest.mark.slow]
 
 DATABASE = "kodexa_admin_proxy_e2e"
-REDIS_DB = 12
+REDIS_DB = 10  # bench uses 12 and 13, tests/system 14, .ci/run 15, test_redis_cache 11
 CLIENT = "127.0.0.2"  # the person's address; nginx reaches the instances from 127.0.0.1
 FORGED = "203.0.113.66"
 PASSWORD = "olivia-pass-123-proxy"
