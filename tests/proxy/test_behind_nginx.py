@@ -12,6 +12,7 @@ own (kodexa_admin_proxy_e2e on that server) and Redis database 10, so it never m
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -176,6 +177,15 @@ def test_sign_in_and_cancel_through_nginx(stack, kodexa):
     assert [e[0] for e in events] == ["cancel.requested", "cancel.succeeded"]
     assert {e[1] for e in events} == {CLIENT}, events  # neither nginx's 127.0.0.1 nor the forged address
     assert {e[2] for e in events} == {"proxy-e2e-cancel-0001"}
+
+    # The logs say the same: gunicorn's access line starts with the person's address (nginx is the `peer`), and the
+    # app's lines carry it as client_ip.
+    lines = [json.loads(line) for server in servers for line in server.log_path.read_text().splitlines()
+             if line.startswith("{")]
+    access = [r["message"] for r in lines if r.get("logger") == "gunicorn.access" and "/cancel/" in r["message"]]
+    assert len(access) == 1 and access[0].startswith(f'{CLIENT} "POST ') and access[0].endswith("peer=127.0.0.1")
+    appended = [r for r in lines if r.get("message") == "audit event appended"]
+    assert len(appended) == 2 and {r["client_ip"] for r in appended} == {CLIENT}, appended
 
     # The same forged header sent straight to an instance, from a peer that is not a trusted proxy: ignored.
     # (X-Forwarded-Proto gets the request past the HTTPS redirect, as nginx would.)
