@@ -85,7 +85,8 @@ def record_audit_event(action: str) -> None:
 
 
 class RequestMetricsMiddleware:
-    """Request latency by URL name (`executions:detail`), never by path: paths carry ids."""
+    """Request latency by URL name (`executions:detail`), never by path: paths carry ids. A streamed response
+    (an audit export) counts until its first byte."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
