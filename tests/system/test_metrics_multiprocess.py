@@ -1,4 +1,5 @@
-"""/metrics under gunicorn: every worker's counts added up, and none lost when a worker dies."""
+"""/metrics under gunicorn: every worker's counts added up, and none lost when a worker dies; with
+DJANGO_SECURE=true the probes and /metrics still answer over plain HTTP on the instance's port."""
 
 from __future__ import annotations
 
@@ -32,11 +33,15 @@ def hit(server: PanelServer, times: int) -> set[int]:
 def test_counts_add_up_across_workers_and_survive_a_worker_being_killed(kodexa, tmp_path):
     server = PanelServer(database_url=shared_database_url(), cache_url="locmemcache://metrics",
                          kodexa_url=kodexa.url, api_key=kodexa.api_key,
-                         env={"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")})
+                         # Behind TLS, as in production: probes and scrapes still reach the instance over plain HTTP.
+                         env={"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "DJANGO_SECURE": "true"})
     (tmp_path / "metrics").mkdir()
     (tmp_path / "metrics" / "counter_99999.db").write_bytes(b"left over from a previous run")
     with server.start(workers=2, threads=2):
         assert not (tmp_path / "metrics" / "counter_99999.db").exists(), "the directory is emptied at start"
+        assert requests.get(f"{server.url}/readyz", timeout=10, allow_redirects=False).status_code == 200
+        login = requests.get(f"{server.url}/accounts/login/", timeout=10, allow_redirects=False)
+        assert login.status_code == 301 and login.headers["Location"].startswith("https://")  # everything else
         start = healthz_count(server)  # start() asked /healthz until it answered
         hit(server, 40)
         assert healthz_count(server) == start + 40
