@@ -39,7 +39,8 @@ from kodexa_admin.client_ip import client_ip, configured_networks, in_networks, 
 PREFIX = "kodexa_admin"
 
 KODEXA_CALLS = Counter(f"{PREFIX}_kodexa_calls", "Calls to the Kodexa API, by route template, method and outcome "
-                       "(the HTTP status, or the error's kind when no answer came)", ["route", "method", "outcome"])
+                       "(the HTTP status, or the error's class when no usable answer came)",
+                       ["route", "method", "outcome"])
 KODEXA_RETRIES = Counter(f"{PREFIX}_kodexa_retries", "Extra attempts urllib3 made within Kodexa calls (GET "
                          "retries): calls plus retries are the requests Kodexa saw", ["route", "method"])
 KODEXA_SECONDS = Histogram(f"{PREFIX}_kodexa_call_seconds", "Duration of Kodexa calls, retries and body included",
@@ -61,8 +62,10 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 
 def record_kodexa_call(method: str, route: str, status: int | None, error: str | None, seconds: float,
                        retries: int) -> None:
-    """The Kodexa client's `on_call` hook: one call, whatever happened to it."""
-    outcome = str(status) if status is not None else (error or "unknown")
+    """The Kodexa client's `on_call` hook: one call, whatever happened to it. The outcome is the HTTP status, except
+    when there was none or it was a 2xx whose body was unusable: then the error's class name."""
+    answered = status is not None and (error is None or not 200 <= status < 300)
+    outcome = str(status) if answered else (error or "unknown")
     KODEXA_CALLS.labels(route, method, outcome).inc()
     KODEXA_SECONDS.labels(route, method).observe(seconds)
     if retries:

@@ -69,8 +69,8 @@ from .urls import (
 logger = logging.getLogger("executions.kodexa")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
-# Told of every call once it ends, for metrics: (method, route template, HTTP status or None, error class name
-# when no status came back, seconds, retries). The client itself knows nothing of what listens.
+# Told of every call once it ends, for metrics: (method, route template, HTTP status or None when no answer came,
+# the KodexaError class name when the call failed, seconds, retries). The client knows nothing of what listens.
 CallHook = Callable[[str, str, int | None, str | None, float, int], None]
 _JSON_TYPES = ("application/json", "application/problem+json")
 _SORT = re.compile(r"\s*(?P<field>[A-Za-z]+)\s*(?:[,:]\s*(?P<dir>(?i:asc|desc)))?\s*")
@@ -423,7 +423,7 @@ class KodexaClient:
             )
             if self._on_call is not None:
                 try:
-                    self._on_call(method, route, status, error if status is None else None, elapsed / 1000, retries)
+                    self._on_call(method, route, status, error, elapsed / 1000, retries)
                 except Exception:  # counting a call must never fail it
                     logger.warning("the on_call hook failed", exc_info=True)
 

@@ -115,8 +115,22 @@ def test_the_clients_hook_sees_every_call_without_django_or_prometheus(sim):
     with pytest.raises(KodexaNotFound):
         client.get_execution("00000000-0000-4000-8000-000000000000")
     assert [call[:4] for call in seen] == [("GET", "/api/account/me", 200, None),
-                                           ("GET", "/api/executions/{id}", 404, None)]
+                                           ("GET", "/api/executions/{id}", 404, "KodexaNotFound")]
     assert seen[0][5] == 1 and seen[1][5] == 0 and all(call[4] > 0 for call in seen)
+
+
+@pytest.mark.parametrize(("status", "error", "outcome"), [
+    (200, None, "200"), (404, "KodexaNotFound", "404"), (503, "KodexaServerError", "503"),
+    (200, "KodexaBadResponse", "KodexaBadResponse"),  # a 200 with garbage for a body is not a success
+    (None, "KodexaTimeout", "KodexaTimeout"), (None, "KodexaConnectionError", "KodexaConnectionError"),
+])
+def test_the_outcome_label(status, error, outcome):
+    from kodexa_admin.metrics import record_kodexa_call
+
+    labels = {"route": "/api/test/{id}", "method": "GET", "outcome": outcome}
+    before = value("kodexa_admin_kodexa_calls_total", **labels)
+    record_kodexa_call("GET", "/api/test/{id}", status, error, 0.01, 0)
+    assert value("kodexa_admin_kodexa_calls_total", **labels) == before + 1
 
 
 def test_a_broken_hook_never_breaks_the_call(sim):
