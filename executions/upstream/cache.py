@@ -48,6 +48,7 @@ from executions.upstream.problems import (
     describe_upstream_error,
     log_upstream_problem,
 )
+from kodexa_admin.metrics import record_cache_reads
 
 T = TypeVar("T")
 logger = logging.getLogger("executions.upstream")
@@ -249,7 +250,18 @@ def read_many(reads: Sequence[Read[Any]], *, offline: bool = False,
     if tasks or meanwhile is not None:
         for index, outcome in zip(tasks, run_parallel(list(tasks.values()), meanwhile=meanwhile), strict=True):
             results[index] = outcome
+    record_cache_reads((str(r.kind), _result_label(result)) for r, result in zip(reads, results, strict=True))
     return results  # type: ignore[return-value]
+
+
+def _result_label(result: Cached[Any] | BaseException | None) -> str:
+    """For the metrics: hit (served as kept), stale (kept value shown because Kodexa failed), miss (fetched now),
+    error (nothing to show)."""
+    if not isinstance(result, Cached):
+        return "error"
+    if result.problem is not None:
+        return "stale"
+    return "miss" if result.now == result.fetched_at else "hit"  # _store serves what it fetched with now=fetched_at
 
 
 def store_many(kind: ReadKind, values_by_id: Mapping[str, Any]) -> None:
