@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from django import template
 
-from executions.charts.geometry import DAY, HOUR, GanttAxis, GanttBar, gantt, sparkline
+from executions.charts.geometry import DAY, HOUR, GanttAxis, GanttBar, Window, gantt, sparkline
 from executions.charts.selectors import RunsChart
 from executions.kodexa import Execution, ExecutionStatus, Step
 from executions.templatetags.panel import STATUS_TONES
@@ -71,12 +71,13 @@ def data_age(seconds: float | None) -> str:
 
 
 @register.inclusion_tag("charts/_runs.html")
-def runs_chart(chart: RunsChart, title: str = "Runs over time", chart_id: str = "runs") -> dict[str, object]:
-    return {"chart": chart, "title": title, "chart_id": chart_id}
+def runs_chart(chart: RunsChart, title: str = "Runs over time", chart_id: object = "runs") -> dict[str, object]:
+    return {"chart": chart, "title": title, "chart_id": f"chart-{chart_id}"}
 
 
 @register.inclusion_tag("charts/_sparkline.html")
-def trend_line(values: Sequence[int], caption: str) -> dict[str, object]:
+def trend_line(values: Sequence[int], window: Window) -> dict[str, object]:
+    caption = f"Trend over {window.label}, per {window.bucket_label}"
     return {"line": sparkline(values), "values": values, "caption": caption}
 
 

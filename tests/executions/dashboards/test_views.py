@@ -25,9 +25,11 @@ def test_home_shows_the_first_dashboard(kodexa, dashboard, alice_client):
 def test_outsiders_get_404_everywhere(dashboard, charlie_client):
     client = charlie_client
     widget = dashboard.widgets.first()
-    for url in (reverse("dashboards:detail", args=[dashboard.pk]), reverse("dashboards:edit", args=[dashboard.pk]),
-                reverse("dashboards:widgets", args=[dashboard.pk])):
+    for url in (reverse("dashboards:edit", args=[dashboard.pk]), reverse("dashboards:widgets", args=[dashboard.pk])):
         assert client.get(url).status_code == 404, url
+    # In no team at all: the dashboard's page says how to join one (and nothing of the dashboard).
+    page = client.get(reverse("dashboards:detail", args=[dashboard.pk])).content.decode()
+    assert "Join a team" in page and dashboard.name not in page
     for url in (reverse("dashboards:delete", args=[dashboard.pk]),
                 reverse("dashboards:widget_add", args=[dashboard.pk]),
                 reverse("dashboards:widget_delete", args=[dashboard.pk, widget.pk]),
