@@ -98,7 +98,7 @@ def test_stacks_are_scaled_to_the_axis_and_stacked_bottom_up():
     assert last.top == 20.0
     assert [(t.value, t.y) for t in bars.ticks] == [(0, 100.0), (25, 50.0), (50, 0.0)]
     # Columns share the width evenly, with a gap, and never leave the plot.
-    assert all(0 <= c.x and c.x + c.width <= 100 for c in bars.columns)
+    assert all(c.x >= 0 and c.x + c.width <= 100 for c in bars.columns)
 
 
 def test_one_bucket_fills_the_width():

@@ -22,6 +22,7 @@ def _chart(html: str) -> str:
 
 
 def test_the_list_page_shows_runs_over_time_with_its_numbers_as_a_table(bob_client, kodexa):
+    kodexa.control.configure(speed=0)  # nothing moves while the test compares numbers
     html = bob_client.get(URL).content.decode()
     chart = _chart(html)
     since = datetime.now(UTC) - timedelta(hours=24)
@@ -42,6 +43,7 @@ def test_the_list_page_shows_runs_over_time_with_its_numbers_as_a_table(bob_clie
 
 
 def test_the_chart_follows_the_list_filters(bob_client, kodexa):
+    kodexa.control.configure(speed=0)  # nothing moves while the test compares numbers
     chart = _chart(bob_client.get(URL, {"status": "FAILED"}).content.decode())
     since = datetime.now(UTC) - timedelta(hours=24)
     failed = [e for e in sim_executions(kodexa, "status:'FAILED'") if parse_datetime(e["createdOn"]) > since]
@@ -50,6 +52,7 @@ def test_the_chart_follows_the_list_filters(bob_client, kodexa):
 
 
 def test_a_window_larger_than_one_read_says_what_it_is_based_on(bob_client, kodexa, monkeypatch):
+    kodexa.control.configure(speed=0)  # nothing moves while the test compares numbers
     from executions.charts import selectors
     monkeypatch.setattr(selectors, "SAMPLE_SIZE", 5)
     chart = _chart(bob_client.get(URL, {"created_within_hours": "720"}).content.decode())
