@@ -63,9 +63,16 @@ class RunsChart:
 
     @property
     def rows(self) -> tuple[tuple[Bucket, tuple[int, ...]], ...]:
-        """The data table: each bucket's counts for the legend's statuses, in its order."""
+        """The data table: each bucket read, with its counts for the legend's statuses, in its order."""
         wanted = [s.value for s in self.statuses]
-        return tuple((b, tuple(dict(b.counts)[s] for s in wanted)) for b in self.buckets)
+        return tuple((b, tuple(dict(b.counts)[s] for s in wanted)) for b in self.buckets if b.covered)
+
+    @property
+    def not_read(self) -> tuple[datetime, datetime] | None:
+        """From when to when the buckets were not read (the oldest ones, when one read held only the latest): one
+        row in the table rather than one per bucket."""
+        missing = [b for b in self.buckets if not b.covered]
+        return (missing[0].start, missing[-1].end) if missing else None
 
     @property
     def busiest(self) -> Bucket | None:

@@ -97,4 +97,5 @@ def steps_gantt(execution: Execution, now: datetime | None = None) -> dict[str, 
     rows = [GanttRow(step=s, bar=b, tone="skipped-grey" if s.status is ExecutionStatus.SKIPPED
                      else STATUS_TONES[s.status]) for s, b in zip(execution.steps, bars, strict=True)]
     return {"rows": rows, "axis": axis, "has_bars": any(b.x is not None for b in bars),
+            "running": any(b.running for b in bars),
             "total": (axis.end - axis.start) if isinstance(axis, GanttAxis) and axis.start and axis.end else None}
