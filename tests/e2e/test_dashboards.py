@@ -127,7 +127,8 @@ def test_a_dashboard_with_charts_renders_and_fits_a_phone(page, live_server, kod
             expect(runs.locator("svg.chart-plot")).to_be_visible()
             expect(runs.locator("[data-testid='chart-summary']")).to_contain_text("in the last 24 hours, per hour")
             expect(page.locator("[data-testid='sparkline'] svg")).to_be_visible()
-            expect(page.locator("[data-testid='data-age']").first).to_contain_text(re.compile(r"Data from (just now|\d+ s ago)"))
+            age = page.locator("[data-testid='data-age']").first
+            expect(age).to_contain_text(re.compile(r"Data from (just now|\d+ s ago)"))
             _no_horizontal_scroll(page)
     # The poll brings the fragment back with the numbers to compare: no console errors, no CSP violation.
     page.evaluate("htmx.trigger('#widgets', 'panel:visible')")
