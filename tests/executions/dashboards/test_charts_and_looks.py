@@ -90,7 +90,7 @@ def test_a_breakdown_hides_zero_statuses_and_links_each_row_to_the_filtered_list
 def test_a_breakdown_with_no_execution_says_so(kodexa, team, alice_client):
     board = Dashboard.objects.create(name="Empty", team=team)
     Widget.objects.create(dashboard=board, title="Nothing", kind="status_breakdown",
-                          view={"status": ["FAILED"], "q": "no-such-execution-anywhere-xyz"})
+                          view={"status": ["FAILED"], "assistant": "no-such-assistant-0000"})
     html = alice_client.get(reverse("dashboards:detail", args=[board.pk])).content.decode()
     assert "No executions match." in html and "<progress" not in html
 
