@@ -92,6 +92,7 @@ class Bucket:
     end: datetime
     counts: tuple[tuple[str, int], ...]  # (status, count) in the chart's status order, zeros included
     covered: bool = True  # False: older than the oldest execution read (the read held only the latest ones)
+    partial: bool = False  # holds the oldest execution read: its older part was not read
 
     @property
     def total(self) -> int:
@@ -131,8 +132,10 @@ def bucket_runs(points: Iterable[tuple[datetime, str]], window: Window, statuses
             grid[slot][index[status]] += 1
     buckets = []
     for (start, end), row in zip(edges, grid, strict=True):
-        covered = not truncated or (oldest is not None and start >= oldest)
-        buckets.append(Bucket(start=start, end=end, counts=tuple(zip(statuses, row, strict=True)), covered=covered))
+        covered = not truncated or (oldest is not None and end > oldest)
+        partial = truncated and covered and oldest is not None and start < oldest
+        buckets.append(Bucket(start=start, end=end, counts=tuple(zip(statuses, row, strict=True)), covered=covered,
+                              partial=partial))
     return buckets
 
 

@@ -71,11 +71,13 @@ def test_runs_are_counted_per_bucket_and_status():
 
 
 def test_a_truncated_read_marks_older_buckets_as_not_read():
-    points = [(NOW - timedelta(minutes=10), "FAILED"), (NOW - timedelta(hours=2, minutes=30), "SUCCEEDED")]
+    points = [(NOW - timedelta(minutes=10), "FAILED"), (NOW - timedelta(hours=2, minutes=20), "SUCCEEDED")]
     buckets = bucket_runs(points, _window(), STATUSES, truncated=True)
-    oldest = NOW - timedelta(hours=2, minutes=30)
-    assert [b.covered for b in buckets] == [b.start >= oldest for b in buckets]
-    assert buckets[-1].covered and not buckets[0].covered
+    oldest = NOW - timedelta(hours=2, minutes=20)
+    assert [b.covered for b in buckets] == [b.end > oldest for b in buckets]
+    # The bucket holding the oldest run read (12:00, from 12:10) is read only in part; older ones not at all.
+    assert [b.start.hour for b in buckets if b.partial] == [12]
+    assert buckets[-1].covered and not buckets[-1].partial and not buckets[0].covered
 
 
 def test_empty_data_is_an_empty_chart_with_an_axis():
