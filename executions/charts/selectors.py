@@ -9,8 +9,11 @@ and worker through the cache. When the window held more executions than one read
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
 from django.utils import timezone
 
@@ -22,6 +25,29 @@ from executions.upstream.problems import UpstreamProblem, describe_upstream_erro
 from executions.upstream.tenant import tenant_list_executions
 
 SAMPLE_SIZE = 200  # the panel's largest page (docs/kodexa-api.md: pageSize at most 200)
+V = TypeVar("V")
+
+
+class Memo:
+    """A small per-process memory of values computed from one shared sample: everyone looking at the same
+    chart in the same minute gets the same bars, so they are computed (and drawn) once. Bounded, thread-safe;
+    values are immutable."""
+
+    def __init__(self, size: int = 128) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._values: dict[Hashable, object] = {}
+
+    def get(self, key: Hashable, make: Callable[[], V]) -> V:
+        found = self._values.get(key, self)
+        if found is not self:
+            return found  # type: ignore[return-value]
+        value = make()
+        with self._lock:
+            if len(self._values) >= self._size:
+                self._values.clear()  # crude and rare: a chart per query and minute
+            self._values[key] = value
+        return value
 
 # Bottom to top: finished runs under the ones still moving, failures next to successes so they stand out.
 STACK_ORDER = (
@@ -56,6 +82,7 @@ class RunsChart:
     fetched_at: datetime
     age_seconds: float
     stale: bool = False
+    key: str = ""  # the sample's cache key and time, and the statuses: the same key, the same chart
 
     @property
     def truncated(self) -> bool:
@@ -120,11 +147,23 @@ def runs_chart(sample: Cached[RunsSample], statuses: tuple[ExecutionStatus, ...]
                      age_seconds=sample.age, stale=sample.is_stale)
 
 
+_charts = Memo()
+
+
+def runs_chart_shared(read: Read[RunsSample], sample: Cached[RunsSample],
+                      statuses: tuple[ExecutionStatus, ...] = ()) -> RunsChart:
+    """runs_chart, computed once per process for each sample (a list page shows it on every view)."""
+    key = f"{read.key}:{sample.fetched_at}:{','.join(statuses)}"
+    chart = _charts.get(key, lambda: replace(runs_chart(sample, statuses), key=key))
+    return replace(chart, age_seconds=sample.age, stale=sample.is_stale)
+
+
 def runs_chart_for_list(query: ExecutionQuery) -> ChartResult:
     """The list page's chart of its filters; never raises for Kodexa (the chart is not the page)."""
-    [outcome] = read_many([runs_read(query)])
+    read = runs_read(query)
+    [outcome] = read_many([read])
     if isinstance(outcome, Cached):
-        return ChartResult(chart=runs_chart(outcome, query.statuses))
+        return ChartResult(chart=runs_chart_shared(read, outcome, query.statuses))
     if isinstance(outcome, KodexaError):
         problem = describe_upstream_error(outcome)
         log_upstream_problem(outcome, problem)

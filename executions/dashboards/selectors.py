@@ -15,7 +15,7 @@ from django.http import Http404
 
 from executions.browse.query import DEFAULT_SORT, FILTERABLE_STATUSES, ExecutionQuery
 from executions.browse.selectors import ASSISTANTS, Ref, refs_resolve
-from executions.charts.selectors import RunsChart, runs_chart, runs_read
+from executions.charts.selectors import RunsChart, runs_chart_shared, runs_read
 from executions.dashboards.io import ViewInvalid, view_to_query
 from executions.dashboards.models import WIDGETS_PER_DASHBOARD_MAX, Dashboard, SavedView, Widget, WidgetKind
 from executions.kodexa import Execution, ExecutionStatus, KodexaError
@@ -383,9 +383,9 @@ def _filled(widget: Widget, query: ExecutionQuery, needed: list[Read[object]], c
                      for s, n in counts if n)
         return replace(base, total=sum(n for _, n in counts), bars=bars)
     if widget.kind == WidgetKind.RUNS_OVER_TIME:
-        chart = runs_chart(cached[0], query.statuses)
+        chart = runs_chart_shared(needed[0], cached[0], query.statuses)  # type: ignore[arg-type]
         return replace(base, total=chart.total, chart=chart)
-    chart = runs_chart(cached[1], query.statuses) if len(cached) > 1 else None
+    chart = runs_chart_shared(needed[1], cached[1], query.statuses) if len(cached) > 1 else None  # type: ignore[arg-type]
     return replace(base, total=cached[0].value.total, chart=chart)
 
 

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django import template
+from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
 from executions.charts.geometry import DAY, HOUR, GanttAxis, GanttBar, Window, gantt, sparkline
-from executions.charts.selectors import RunsChart
+from executions.charts.selectors import Memo, RunsChart
 from executions.kodexa import Execution, ExecutionStatus, Step
 from executions.templatetags.panel import STATUS_TONES, _e, _html
 
@@ -77,9 +78,19 @@ def data_age(seconds: float | None) -> str:
     return f"{seconds // 3600} h ago"
 
 
-@register.inclusion_tag("charts/_runs.html")
-def runs_chart(chart: RunsChart, title: str = "Runs over time", chart_id: object = "runs") -> dict[str, object]:
-    return {"chart": chart, "title": title, "chart_id": f"chart-{chart_id}"}
+_drawn = Memo()
+
+
+@register.simple_tag
+def runs_chart(chart: RunsChart, title: str = "Runs over time", chart_id: object = "runs") -> SafeString:
+    """The whole figure (templates/charts/_runs.html). A chart with a key is drawn once per process: every
+    viewer of the list page in the same minute sees the same bars."""
+    def draw() -> SafeString:
+        return render_to_string("charts/_runs.html", {"chart": chart, "title": title, "chart_id": f"chart-{chart_id}"})
+
+    if not chart.key:
+        return draw()
+    return _drawn.get((chart.key, title, str(chart_id)), draw)
 
 
 @register.inclusion_tag("charts/_sparkline.html")

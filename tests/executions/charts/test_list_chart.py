@@ -90,3 +90,14 @@ def test_the_chart_is_left_out_when_kodexa_fails_and_the_page_explains_itself(bo
     html = response.content.decode()
     assert 'data-testid="runs-chart"' not in html
     assert "Kodexa" in html
+
+
+def test_a_chart_is_computed_once_per_sample_however_many_views(bob_client, kodexa, monkeypatch):
+    from executions.charts import selectors
+
+    made = []
+    real = selectors.runs_chart
+    monkeypatch.setattr(selectors, "runs_chart", lambda *a, **k: made.append(1) or real(*a, **k))
+    pages = [bob_client.get(URL, {"status": "PENDING"}).content.decode() for _ in range(3)]
+    assert len(made) == 1
+    assert len({_chart(p) for p in pages}) == 1
