@@ -42,14 +42,22 @@ class Window:
     start: datetime  # executions created after this (strict, as the filter)
     end: datetime
     bucket_seconds: int
+    ends_now: bool = True  # False: the query's "created before" ends it earlier
 
     @property
     def label(self) -> str:
-        """"the last 24 hours", "the last 7 days" for a window ending now-ish; else the two dates."""
+        """"the last 24 hours", "the last 7 days" for a window ending when it was read; else its two ends."""
+        if not self.ends_now:
+            return f"{self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M} UTC"
         hours = round((self.end - self.start).total_seconds() / HOUR)
         if hours % 24 == 0 and hours >= 48:
             return f"the last {hours // 24} days"
         return f"the last {hours} hour{'s' if hours != 1 else ''}"
+
+    @property
+    def phrase(self) -> str:
+        """The window in a sentence: "in the last 24 hours", "from 2026-11-26 14:30 to 2026-11-27 14:30 UTC"."""
+        return f"in {self.label}" if self.ends_now else f"from {self.label}"
 
     @property
     def bucket_label(self) -> str:
@@ -77,13 +85,15 @@ def window_for(*, now: datetime, within_hours: int | None = None, after: datetim
     end = min(before, now) if before else now
     if within_hours:
         start = now - timedelta(hours=within_hours)
-    elif after and after < end:
+    elif after:
         start = after
     else:
         start = end - DEFAULT_WINDOW
+    if start >= end:  # "created before" earlier than the window's start: the list is empty; chart the day before
+        start = end - DEFAULT_WINDOW
     size = choose_bucket((end - start).total_seconds())
     start = max(start, end - timedelta(seconds=size * MAX_BUCKETS))
-    return Window(start=start, end=end, bucket_seconds=size)
+    return Window(start=start.astimezone(UTC), end=end.astimezone(UTC), bucket_seconds=size, ends_now=end >= now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,7 +95,7 @@ def runs_chart(chart: RunsChart, title: str = "Runs over time", chart_id: object
 
 @register.inclusion_tag("charts/_sparkline.html")
 def trend_line(values: Sequence[int], window: Window) -> dict[str, object]:
-    caption = f"Trend over {window.label}, per {window.bucket_label}"
+    caption = f"Trend {window.phrase}, per {window.bucket_label}"
     return {"line": sparkline(values), "values": values, "caption": caption}
 
 

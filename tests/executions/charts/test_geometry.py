@@ -42,7 +42,17 @@ def test_a_window_is_the_query_window_or_the_last_24_hours():
     after = NOW - timedelta(hours=3)
     assert window_for(now=NOW, after=after).start == after
     before = NOW - timedelta(days=2)
-    assert window_for(now=NOW, before=before).end == before
+    earlier = window_for(now=NOW, before=before)
+    assert (earlier.end, earlier.ends_now) == (before, False)
+    assert earlier.phrase == "from 2026-11-26 14:30 to 2026-11-27 14:30 UTC"
+    assert window_for(now=NOW).phrase == "in the last 24 hours"
+
+
+def test_a_window_that_ends_before_it_starts_is_the_day_before_its_end():
+    before = NOW - timedelta(days=3)
+    window = window_for(now=NOW, within_hours=24, before=before)
+    assert (window.start, window.end) == (before - timedelta(hours=24), before)
+    assert window_for(now=NOW, after=NOW + timedelta(hours=1)).start == NOW - timedelta(hours=24)
 
 
 def test_a_huge_window_keeps_its_latest_buckets():

@@ -101,3 +101,14 @@ def test_a_chart_is_computed_once_per_sample_however_many_views(bob_client, kode
     pages = [bob_client.get(URL, {"status": "PENDING"}).content.decode() for _ in range(3)]
     assert len(made) == 1
     assert len({_chart(p) for p in pages}) == 1
+
+
+def test_a_window_with_dates_is_charted_between_them_and_says_so(bob_client, kodexa):
+    kodexa.control.configure(speed=0)
+    before = (datetime.now(UTC) - timedelta(days=1)).replace(second=0, microsecond=0)
+    after = before - timedelta(hours=6)
+    params = {"created_after": f"{after:%Y-%m-%dT%H:%M}", "created_before": f"{before:%Y-%m-%dT%H:%M}"}
+    chart = _chart(bob_client.get(URL, params).content.decode())
+    truth = [e for e in sim_executions(kodexa) if after < parse_datetime(e["createdOn"]) < before]
+    assert (f"{len(truth)} run{'s' if len(truth) != 1 else ''} from {after:%Y-%m-%d %H:%M} to "
+            f"{before:%Y-%m-%d %H:%M} UTC, per 15 minutes") in chart
