@@ -1,4 +1,5 @@
-"""Request id middleware: one id per request, in the logs, the response header and error pages."""
+"""Request id middleware (one id per request, in the logs, the response header and error pages) and the clock
+middleware (the user's time zone for the request)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.log import log_response
 
@@ -34,3 +36,22 @@ class RequestIDMiddleware:
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class ClockMiddleware:
+    """Activates the user's clock (UTC, or their browser's zone) for the request: shown times and typed date
+    filters use it; what is stored and sent to Kodexa stays UTC. After AuthenticationMiddleware."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from executions.preferences.clock import ClockChoice, choice_for, using  # models load after settings
+
+        # Only a request with a session can have a signed-in user; the rest (health checks, static) cost nothing.
+        has_session = settings.SESSION_COOKIE_NAME in request.COOKIES
+        choice = choice_for(request.user, request.session) if has_session and request.user.is_authenticated \
+            else ClockChoice()
+        request.clock = choice
+        with using(choice):
+            return self.get_response(request)

@@ -59,9 +59,11 @@ from .urls import (
     ROUTE_DOCUMENT_FAMILY,
     ROUTE_EXECUTION,
     ROUTE_EXECUTIONS,
+    ROUTE_REPROCESS,
     ROUTE_STATUS_MESSAGES,
     route_path,
     validate_base_url,
+    validate_id,
 )
 
 logger = logging.getLogger("executions.kodexa")
@@ -81,6 +83,15 @@ class CancelResponse:
     """Outcome of an accepted cancel: what the audit log needs (status, latency) plus the body if any."""
 
     execution: Execution | None
+    status: int
+    elapsed_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReprocessResponse:
+    """Outcome of an accepted reprocess: status and latency for the audit log, and the family if Kodexa sent it."""
+
+    family: DocumentFamily | None
     status: int
     elapsed_ms: float
 
@@ -275,6 +286,17 @@ class KodexaClient:
         )
         return CancelResponse(execution=result.data, status=result.status, elapsed_ms=result.elapsed_ms)
 
+    def reprocess_document_family(self, family_id: str, assistant_ids: Sequence[str], *,
+                                  request_id: str | None = None) -> ReprocessResponse:
+        """POST the reprocess once: like a cancel, it is never re-sent after it may have reached Kodexa (each
+        accepted POST starts new executions). Kodexa answers with the document family."""
+        ids = [validate_id(assistant_id) for assistant_id in assistant_ids]  # ValueError before any HTTP
+        if not ids:
+            raise ValueError("at least one assistant id is required")
+        result = self._call("POST", ROUTE_REPROCESS, family_id, body={"assistantIds": ids}, request_id=request_id,
+                            allow_empty=True, parse=_family_body)
+        return ReprocessResponse(family=result.data, status=result.status, elapsed_ms=result.elapsed_ms)
+
     def list_status_messages(
         self, execution_id: str, *, request_id: str | None = None
     ) -> tuple[StatusMessage, ...]:
@@ -330,6 +352,7 @@ class KodexaClient:
         object_id: str | None = None,
         *,
         params: Sequence[tuple[str, str]] | None = None,
+        body: Any = None,
         request_id: str | None = None,
         allow_empty: bool = False,
         parse: Callable[[Any], Any],
@@ -353,7 +376,7 @@ class KodexaClient:
         call_deadline.value = deadline
         call_deadline.attempt_floor = self.connect_timeout
         try:
-            response = self._send(method, url, params, headers, start, route, path)
+            response = self._send(method, url, params, body, headers, start, route, path)
             retries = retries_used(response)
             outcome = str(response.status_code)
             filtered = any(name in ("filter", "sort") for name, _ in params or ())
@@ -395,6 +418,7 @@ class KodexaClient:
         method: str,
         url: str,
         params: Sequence[tuple[str, str]] | None,
+        body: Any,
         headers: Mapping[str, str],
         start: float,
         route: str,
@@ -406,6 +430,7 @@ class KodexaClient:
                 method,
                 url,
                 params=params,
+                json=body,
                 headers=headers,
                 timeout=(self.connect_timeout, self.read_timeout),
                 allow_redirects=False,
@@ -608,6 +633,13 @@ def _cancel_body(data: Any) -> Execution | None:
         # failure in the audit log.
         logger.warning("kodexa cancel accepted with an unrecognised JSON body")
         return None
+
+
+def _family_body(data: Any) -> DocumentFamily | None:
+    """The documented answer is the family; a body of another shape is not a failure of the action itself."""
+    if isinstance(data, dict) and data.get("id"):
+        return DocumentFamily.from_api(data)
+    return None
 
 
 def _account_body(data: Any) -> dict[str, Any]:

@@ -52,7 +52,9 @@ from executions.upstream.problems import (
 T = TypeVar("T")
 logger = logging.getLogger("executions.upstream")
 
-KEY_PREFIX = "kx:v3"
+# Bumped whenever a cached type changes shape (v4: Assistant.project_id): instances of a new release must not load
+# values pickled by the old one from a shared cache.
+KEY_PREFIX = "kx:v4"
 DAY = 24 * 3600
 FAILURE_MEMORY = 2.0  # seconds a failed refresh is remembered: spares Kodexa, short enough to recover quickly
 MAX_FAILURE_MEMORY = 30.0  # cap for a rate limit's Retry-After

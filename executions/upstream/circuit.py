@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from django.core.cache import cache
@@ -31,6 +31,7 @@ from executions.kodexa import (
     KodexaServerError,
     KodexaTimeout,
     Page,
+    ReprocessResponse,
     StatusMessage,
 )
 
@@ -126,6 +127,10 @@ class GuardedClient:
 
     def cancel_execution(self, execution_id: str, **kwargs: Any) -> CancelResponse:
         return _guarded(self.client.cancel_execution, execution_id, **kwargs)
+
+    def reprocess_document_family(self, family_id: str, assistant_ids: Sequence[str],
+                                  **kwargs: Any) -> ReprocessResponse:
+        return _guarded(self.client.reprocess_document_family, family_id, assistant_ids, **kwargs)
 
     def list_status_messages(self, execution_id: str, **kwargs: Any) -> tuple[StatusMessage, ...]:
         return _guarded(self.client.list_status_messages, execution_id, **kwargs)

@@ -72,7 +72,9 @@ def test_save_a_view_build_a_dashboard_and_share_it(page, live_server, kodexa, a
 
 
 def _no_horizontal_scroll(page) -> None:  # type: ignore[no-untyped-def]
-    """Nothing in the page's main content reaches past the window (the header is measured by its own tests)."""
+    """The page does not scroll sideways, and nothing in its main content reaches past the window."""
+    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], f"scrolls sideways: {widths}"
     wider = page.evaluate("""() => Array.from(document.querySelectorAll('main *'))
         .filter(el => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1
                       && !(el.parentElement && el.parentElement.closest('.table-wrap, pre')))

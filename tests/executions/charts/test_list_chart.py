@@ -108,7 +108,7 @@ def test_a_window_with_dates_is_charted_between_them_and_says_so(bob_client, kod
     before = (datetime.now(UTC) - timedelta(days=1)).replace(second=0, microsecond=0)
     after = before - timedelta(hours=6)
     params = {"created_after": f"{after:%Y-%m-%dT%H:%M}", "created_before": f"{before:%Y-%m-%dT%H:%M}"}
-    chart = _chart(bob_client.get(URL, params).content.decode())
+    chart = _chart(bob_client.get(URL, params, follow=True).content.decode())
     truth = [e for e in sim_executions(kodexa) if after < parse_datetime(e["createdOn"]) < before]
     assert (f"{len(truth)} run{'s' if len(truth) != 1 else ''} from {after:%Y-%m-%d %H:%M} to "
             f"{before:%Y-%m-%d %H:%M} UTC, per 15 minutes") in chart

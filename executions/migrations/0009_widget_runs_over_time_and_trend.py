@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('executions', '0006_auditevent_actor_outlives_user'),
+        ('executions', '0008_preference'),
     ]
 
     operations = [
