@@ -70,6 +70,7 @@ class ReadKind(StrEnum):
     FAMILY_PATH = "family-path"
     WIDGET = "widget"  # a dashboard widget's count or rows
     TENANT = "tenant"  # what the tenant reads: filter dialect, sort form, page base, text search
+    RUNS_SAMPLE = "runs-sample"  # the latest executions of a window, for runs-over-time charts and trend lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,9 @@ POLICIES: Mapping[ReadKind, Policy] = {
     ReadKind.FAMILY_PATH: Policy(fresh_for=600, keep_for=DAY, shared=True, missing_for=60, local_for=30),
     ReadKind.WIDGET: Policy(fresh_for=30, keep_for=DAY, shared=True),
     ReadKind.TENANT: Policy(fresh_for=DAY, keep_for=7 * DAY, shared=True, local_for=30),
+    # One list read per chart query (dashboards use their own refresh): a list page's chart costs Kodexa nothing
+    # while fresh, however many people look, so the page stays at one call per view.
+    ReadKind.RUNS_SAMPLE: Policy(fresh_for=60, keep_for=DAY, shared=True),
 }
 
 
