@@ -11,6 +11,7 @@ from executions.dashboards.models import (
     Widget,
     WidgetKind,
 )
+from executions.sso.models import SsoIdentity
 
 __all__ = [
     "REFRESH_MAX_SECONDS",
@@ -22,6 +23,7 @@ __all__ = [
     "AuditEventQuerySet",
     "Dashboard",
     "SavedView",
+    "SsoIdentity",
     "Widget",
     "WidgetKind",
 ]

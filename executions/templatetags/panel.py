@@ -73,6 +73,17 @@ ACTION_TONES = {
     AuditAction.REPROCESS_SKIPPED: "muted",
     AuditAction.REPROCESS_RECONCILED: "warning",
     AuditAction.AUDIT_EXPORTED: "neutral",
+    AuditAction.ACCESS_OPERATOR_GRANTED: "info",
+    AuditAction.ACCESS_OPERATOR_REVOKED: "warning",
+    AuditAction.ACCESS_AUDITOR_GRANTED: "info",
+    AuditAction.ACCESS_AUDITOR_REVOKED: "warning",
+    AuditAction.ACCESS_TEAM_JOINED: "neutral",
+    AuditAction.ACCESS_TEAM_LEFT: "muted",
+    AuditAction.AUTH_SSO_LOGIN: "success",
+    AuditAction.AUTH_SSO_FAILED: "danger",
+    AuditAction.AUTH_SSO_LOGOUT: "muted",
+    AuditAction.AUTH_BREAK_GLASS_LOGIN: "warning",
+    AuditAction.AUTH_BREAK_GLASS_FAILED: "danger",
 }
 OUTCOME_TONES = {
     CancelOutcome.SUCCEEDED: "success",
