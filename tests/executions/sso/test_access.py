@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from executions.audit.chain import audit_chain_verify
@@ -49,10 +48,9 @@ def test_role_and_team_changes_in_admin_are_audited_with_who_and_where(
 def test_a_change_that_rolls_back_is_not_audited(bob, roles, django_capture_on_commit_callbacks):
     from django.db import transaction
 
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
-        with transaction.atomic():
-            bob.groups.add(roles["Auditors"])
-            raise RuntimeError("the admin save failed")
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+        bob.groups.add(roles["Auditors"])
+        raise RuntimeError("the admin save failed")
     assert events() == []
 
 

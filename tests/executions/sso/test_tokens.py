@@ -67,7 +67,7 @@ class FakeIdP:
 def idp(settings, roles) -> Iterator[FakeIdP]:  # type: ignore[no-untyped-def]
     settings.OIDC_ISSUER = ISSUER
     settings.OIDC_RP_CLIENT_ID = CLIENT_ID
-    settings.OIDC_RP_CLIENT_SECRET = "client-secret-for-tests-0123456789abcdef"  # noqa: S105
+    settings.OIDC_RP_CLIENT_SECRET = "client-secret-for-tests-0123456789abcdef"
     settings.OIDC_OPERATOR_GROUPS = ["ops"]
     settings.OIDC_AUDITOR_GROUPS = []
     settings.OIDC_TEAM_GROUPS = []
