@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import timedelta
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import auth
@@ -196,8 +196,6 @@ class PanelLogoutView(auth_views.LogoutView):
                                details={"provider_logout": bool(end_session)})
         if not end_session:
             return response
-        redirect = HttpResponseRedirect(end_session)
-        # The logout form posts here; a browser enforces form-action on the redirect that follows, too.
-        parts = urlsplit(end_session)
-        redirect._csp_update = {"form-action": [f"{parts.scheme}://{parts.netloc}"]}  # type: ignore[attr-defined]
-        return redirect
+        # Not a redirect: a browser checks a form's whole redirect chain against the page's CSP form-action
+        # ('self'), so the provider is reached by a page of ours that moves on by itself (meta refresh, no script).
+        return render(request, "sso/logged_out.html", {"end_session_url": end_session, "sso": sso_config()})

@@ -40,7 +40,17 @@ function configuration() {
       profile: ['name', 'given_name', 'family_name', 'preferred_username'],
       groups: ['groups'],
     },
-    features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
+    features: {
+      devInteractions: { enabled: false },
+      rpInitiatedLogout: {
+        enabled: true,
+        // The stock page loads a web font from the internet; this one is self-contained.
+        async logoutSource(ctx, form) {
+          ctx.body = page('Test identity provider: sign out', `${form}
+<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>`);
+        },
+      },
+    },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     async findAccount(ctx, sub) {
       const account = accounts()[sub];
@@ -116,6 +126,11 @@ async function interaction(provider, req, res, uid, action) {
 
 let provider;
 const server = http.createServer(async (req, res) => {
+  if (req.url === '/favicon.ico') {
+    res.writeHead(204);
+    res.end();
+    return undefined;
+  }
   const match = req.url.match(/^\/interaction\/([\w-]+)(?:\/(login))?\/?(?:\?.*)?$/);
   if (!match) return provider.callback()(req, res);
   try {

@@ -210,12 +210,14 @@ def test_logout_ends_the_providers_session_too(client, sso, django_capture_on_co
     sign_in(client, "dora", "dora-idp-pass", django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("logout"))
-    assert response.status_code == 302
-    end = urlsplit(response["Location"])
+    # A page that moves on to the provider by itself: a redirect would break the logout form's CSP form-action.
+    assert response.status_code == 200
+    url = response.context["end_session_url"]
+    assert f'<meta http-equiv="refresh" content="0;url={url.replace("&", "&amp;")}">' in response.content.decode()
+    end = urlsplit(url)
     assert f"{end.scheme}://{end.netloc}" == sso.issuer and end.path.endswith("/session/end")
     query = parse_qs(end.query)
     assert query["post_logout_redirect_uri"] == ["http://testserver/accounts/login/"]
     assert query["id_token_hint"][0].count(".") == 2
-    assert f"form-action 'self' {sso.issuer}" in response["Content-Security-Policy"]
     assert "_auth_user_id" not in client.session
     assert AuditEvent.objects.filter(action=AuditAction.AUTH_SSO_LOGOUT).count() == 1
