@@ -44,7 +44,7 @@ def sign_in_failed(request: HttpRequest, failure: SsoFailure) -> HttpResponse:
                                                 "sso_detail": failure.detail})
     try:
         audit_event_append(action=AuditAction.AUTH_SSO_FAILED, meta=RequestMeta.of(request),
-                           reason_category=failure.kind.value, error=failure.message,
+                           reason_category=failure.kind.value, reason=failure.message, error=failure.message,
                            details={"detail": failure.detail, "issuer": sso_config().issuer})
     except Exception:
         logger.exception("sso failure not audited")
@@ -160,8 +160,9 @@ class BreakGlassLoginView(auth_views.LoginView):
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         username = (form.data.get("username") or "")[:150]
+        error = "; ".join(form.non_field_errors())[:300] or "no username or password"
         audit_event_append(action=AuditAction.AUTH_BREAK_GLASS_FAILED, actor_name=username,
-                           meta=RequestMeta.of(self.request), error="; ".join(form.non_field_errors())[:300])
+                           meta=RequestMeta.of(self.request), reason=error, error=error)
         return super().form_invalid(form)
 
 
