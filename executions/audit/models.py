@@ -31,6 +31,11 @@ class AuditAction(models.TextChoices):
     ACCESS_AUDITOR_REVOKED = "access.auditor_revoked", "Auditor role revoked"
     ACCESS_TEAM_JOINED = "access.team_joined", "Added to team"
     ACCESS_TEAM_LEFT = "access.team_left", "Removed from team"
+    ACCESS_SUPERUSER_GRANTED = "access.superuser_granted", "Superuser status granted"
+    ACCESS_SUPERUSER_REVOKED = "access.superuser_revoked", "Superuser status revoked"
+    ACCESS_PERMISSION_GRANTED = "access.permission_granted", "Permission granted"
+    ACCESS_PERMISSION_REVOKED = "access.permission_revoked", "Permission revoked"
+    ACCESS_GROUP_RENAMED = "access.group_renamed", "Group renamed"
     # Sign-ins through the identity provider, and password sign-ins that bypass it (executions/sso/views.py).
     AUTH_SSO_LOGIN = "auth.sso_login", "Signed in (SSO)"
     AUTH_SSO_FAILED = "auth.sso_failed", "SSO sign-in failed"

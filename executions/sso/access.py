@@ -19,7 +19,7 @@ from functools import partial
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
-from django.db.models.signals import m2m_changed, pre_delete
+from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_save
 from django.http import HttpRequest
 
 from executions.audit.chain import RequestMeta, audit_event_append
@@ -110,28 +110,48 @@ def _sentence(change: _Change, context: AccessContext) -> str:
     kind = "role" if change.group_name in ROLE_PERMISSIONS else "team"
     verb = ("granted to" if change.granted else "revoked from") if kind == "role" else (
         "joined by" if change.granted else "left by")
-    by = {"identity provider": "by the identity provider at sign-in", "admin": "in /admin/"}.get(
+    return f"{kind} {change.group_name} {verb} {change.username} {_by(context)}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Fact:
+    """One access change, ready to be appended: what, in words, and the who/which ids."""
+
+    action: AuditAction
+    text: str
+    details: dict[str, object]
+
+
+def _by(context: AccessContext) -> str:
+    return {"identity provider": "by the identity provider at sign-in", "admin": "in /admin/"}.get(
         context.source, f"({context.source})")
-    return f"{kind} {change.group_name} {verb} {change.username} {by}"
 
 
-def _append(changes: Sequence[_Change], context: AccessContext) -> None:
-    for change in changes:
+def _membership_fact(change: _Change, context: AccessContext) -> _Fact:
+    return _Fact(_action(change), _sentence(change, context),
+                 {"user": change.username, "user_id": change.user_id, "group": change.group_name,
+                  "group_id": change.group_id})
+
+
+def _append(facts: Sequence[_Fact], context: AccessContext) -> None:
+    for fact in facts:
         try:
-            audit_event_append(
-                action=_action(change), actor=context.actor, actor_name=context.actor_name, meta=context.meta,
-                reason=_sentence(change, context),
-                details={"user": change.username, "user_id": change.user_id, "group": change.group_name,
-                         "group_id": change.group_id, "source": context.source},
-            )
+            audit_event_append(action=fact.action, actor=context.actor, actor_name=context.actor_name,
+                               meta=context.meta, reason=fact.text, details={**fact.details, "source": context.source})
         except Exception:  # the change is committed already; losing its record must at least be loud
-            logger.exception("access change committed but not audited",
-                             extra={"user": change.username, "group": change.group_name})
+            logger.exception("access change committed but not audited", extra={"access_change": fact.text})
+
+
+def _record_facts(build: Callable[[AccessContext], list[_Fact]]) -> None:
+    context = _current()
+    facts = build(context)
+    if facts:
+        transaction.on_commit(partial(_append, facts, context))
 
 
 def _record(changes: list[_Change]) -> None:
     if changes:
-        transaction.on_commit(partial(_append, changes, _current()))
+        _record_facts(lambda context: [_membership_fact(change, context) for change in changes])
 
 
 def _pairs(instance: object, reverse: bool, pk_set: set[int]) -> list[tuple[object, object]]:
@@ -180,10 +200,93 @@ def _on_user_deleted(sender: object, instance: AbstractBaseUser, **kwargs: objec
     _record(_changes([(instance, group) for group in instance.groups.all()], granted=False))  # type: ignore[attr-defined]
 
 
+# Beyond roles: a superuser may do everything, a permission given to a group or a person directly grants what
+# it names, and a renamed group is another team. Each is on record too, so "who could cancel?" has an answer.
+
+
+def _on_user_pre_save(sender: object, instance: AbstractBaseUser, update_fields: object = None,
+                      **kwargs: object) -> None:
+    if update_fields is not None and "is_superuser" not in update_fields:  # e.g. last_login at each sign-in
+        instance._access_was_superuser = None  # type: ignore[attr-defined]
+        return
+    was = User.objects.filter(pk=instance.pk).values_list("is_superuser", flat=True).first() if instance.pk else None
+    instance._access_was_superuser = bool(was)  # type: ignore[attr-defined]
+
+
+def _on_user_post_save(sender: object, instance: AbstractBaseUser, **kwargs: object) -> None:
+    was = getattr(instance, "_access_was_superuser", None)
+    now = bool(getattr(instance, "is_superuser", False))
+    if was is None or was == now:
+        return
+    username, user_id = instance.get_username(), instance.pk
+    action = AuditAction.ACCESS_SUPERUSER_GRANTED if now else AuditAction.ACCESS_SUPERUSER_REVOKED
+    _record_facts(lambda context: [_Fact(action, f"superuser status {'granted to' if now else 'revoked from'} "
+                                                 f"{username} {_by(context)}", {"user": username, "user_id": user_id})])
+
+
+def _permission_owner(instance: object) -> tuple[str, dict[str, object]]:
+    if isinstance(instance, Group):
+        return f"group {instance.name}", {"group": instance.name, "group_id": instance.pk}
+    return f"user {instance.get_username()}", {"user": instance.get_username(), "user_id": instance.pk}  # type: ignore[attr-defined]
+
+
+def _on_permissions_changed(sender: object, instance: object, action: str, reverse: bool, pk_set: set[int] | None,
+                            model: type, **kwargs: object) -> None:
+    if reverse:  # permission.group_set / permission.user_set: rare; recorded from the owner's side below
+        owners = list(model.objects.filter(pk__in=pk_set or ())) if action in ("post_add", "post_remove") else []
+        pairs = [(owner, instance) for owner in owners]
+    elif action in ("post_add", "post_remove"):
+        pairs = [(instance, permission) for permission in model.objects.filter(pk__in=pk_set or ())]
+    elif action == "pre_clear":
+        instance._access_clearing_perms = list(instance.permissions.all() if isinstance(  # type: ignore[attr-defined]
+            instance, Group) else instance.user_permissions.all())  # type: ignore[attr-defined]
+        return
+    elif action == "post_clear":
+        pairs = [(instance, permission) for permission in getattr(instance, "_access_clearing_perms", [])]
+    else:
+        return
+    granted = action == "post_add"
+    fact_action = AuditAction.ACCESS_PERMISSION_GRANTED if granted else AuditAction.ACCESS_PERMISSION_REVOKED
+
+    def build(context: AccessContext) -> list[_Fact]:
+        facts = []
+        for owner, permission in pairs:
+            label, ids = _permission_owner(owner)
+            dotted = f"{permission.content_type.app_label}.{permission.codename}"
+            facts.append(_Fact(fact_action, f"permission {dotted} {'granted to' if granted else 'revoked from'} "
+                                            f"{label} {_by(context)}", {**ids, "permission": dotted}))
+        return facts
+
+    if pairs:
+        _record_facts(build)
+
+
+def _on_group_pre_save(sender: object, instance: Group, **kwargs: object) -> None:
+    instance._access_old_name = (Group.objects.filter(pk=instance.pk).values_list("name", flat=True).first()  # type: ignore[attr-defined]
+                                 if instance.pk else None)
+
+
+def _on_group_post_save(sender: object, instance: Group, **kwargs: object) -> None:
+    old = getattr(instance, "_access_old_name", None)
+    if old is None or old == instance.name:
+        return
+    members = list(instance.user_set.values_list("username", flat=True))
+    _record_facts(lambda context: [_Fact(AuditAction.ACCESS_GROUP_RENAMED,
+                                         f"group {old} renamed to {instance.name} {_by(context)}",
+                                         {"group": instance.name, "old_name": old, "group_id": instance.pk,
+                                          "members": members[:200]})])
+
+
 def connect_receivers() -> None:
     m2m_changed.connect(_on_membership_changed, sender=User.groups.through, dispatch_uid="access_membership")
     pre_delete.connect(_on_group_deleted, sender=Group, dispatch_uid="access_group_deleted")
     pre_delete.connect(_on_user_deleted, sender=User, dispatch_uid="access_user_deleted")
+    pre_save.connect(_on_user_pre_save, sender=User, dispatch_uid="access_user_pre_save")
+    post_save.connect(_on_user_post_save, sender=User, dispatch_uid="access_user_post_save")
+    m2m_changed.connect(_on_permissions_changed, sender=Group.permissions.through, dispatch_uid="access_group_perms")
+    m2m_changed.connect(_on_permissions_changed, sender=User.user_permissions.through, dispatch_uid="access_user_perms")
+    pre_save.connect(_on_group_pre_save, sender=Group, dispatch_uid="access_group_pre_save")
+    post_save.connect(_on_group_post_save, sender=Group, dispatch_uid="access_group_post_save")
 
 
 # --- The identity provider decides ------------------------------------------------------------------------------

@@ -105,3 +105,49 @@ def test_roles_are_never_teams_even_when_a_provider_group_is_called_so(settings)
     plan = access_plan(["ops", "Operators", "Auditors", "team a", "x" * 151], sso_config())
     assert plan.roles == {"Operators"} and plan.managed_roles == {"Operators"}
     assert plan.teams == {"ops", "team a"}  # every group is a team here, but a role's name never, nor a too long one
+
+
+def all_access() -> list[tuple[str, str]]:
+    return [(e.action, e.reason) for e in AuditEvent.objects.filter(action__startswith="access.").order_by("id")]
+
+
+def test_superuser_status_given_or_taken_is_on_record(bob, admin_client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("admin:auth_user_change", args=[bob.pk]),
+                                     user_form(bob, is_superuser="on", is_staff="on"))
+    assert response.status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        bob.is_superuser = False
+        bob.save()
+        bob.save(update_fields=["last_login"])  # a sign-in's save: no question asked, nothing recorded
+    assert all_access() == [
+        (AuditAction.ACCESS_SUPERUSER_GRANTED, "superuser status granted to bob in /admin/"),
+        (AuditAction.ACCESS_SUPERUSER_REVOKED, "superuser status revoked from bob (system)"),
+    ]
+
+
+def test_permissions_given_to_a_group_or_a_person_are_on_record(bob, roles, team, django_capture_on_commit_callbacks):
+    from django.contrib.auth.models import Permission
+
+    cancel = Permission.objects.get(codename="cancel_execution")
+    with django_capture_on_commit_callbacks(execute=True):
+        team.permissions.add(cancel)
+        bob.user_permissions.add(cancel)
+        roles["Operators"].permissions.remove(cancel)
+    assert all_access() == [
+        (AuditAction.ACCESS_PERMISSION_GRANTED, "permission executions.cancel_execution granted to group Support EU "
+                                                "(system)"),
+        (AuditAction.ACCESS_PERMISSION_GRANTED, "permission executions.cancel_execution granted to user bob (system)"),
+        (AuditAction.ACCESS_PERMISSION_REVOKED, "permission executions.cancel_execution revoked from group Operators "
+                                                "(system)"),
+    ]
+
+
+def test_a_renamed_team_is_on_record_with_its_members(bob, team, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        team.name = "Support Europe"
+        team.save()
+        team.save()  # unchanged: nothing
+    event = AuditEvent.objects.get(action=AuditAction.ACCESS_GROUP_RENAMED)
+    assert event.details["old_name"] == "Support EU" and event.details["members"] == ["bob"]
+    assert AuditEvent.objects.filter(action__startswith="access.").count() == 1
