@@ -226,3 +226,54 @@ def test_an_http_issuer_off_loopback_is_refused_at_start_up(settings):
     assert sso_settings_check(None) == []
     settings.OIDC_RP_CLIENT_SECRET = ""
     assert [e.id for e in sso_settings_check(None)] == ["sso.E003"]
+
+
+def test_without_group_settings_no_groups_claim_is_needed(client, idp, settings, django_capture_on_commit_callbacks):
+    settings.OIDC_OPERATOR_GROUPS = []  # e.g. Google: roles and teams are assigned in /admin/
+    idp.answer(idp.id_token(groups=None))
+    assert callback(client, django_capture_on_commit_callbacks).status_code == 302
+    assert User.objects.get(username="frank").groups.count() == 0
+
+
+def test_name_and_email_follow_the_provider_but_the_person_stays_the_same(client, idp,
+                                                                          django_capture_on_commit_callbacks):
+    idp.answer(idp.id_token())
+    callback(client, django_capture_on_commit_callbacks)
+    idp.answer(idp.id_token(preferred_username="franka", email="franka@example.test", name="Franka Stein"))
+    assert callback(Client(), django_capture_on_commit_callbacks).status_code == 302
+    (person,) = User.objects.all()
+    assert (person.username, person.email, person.first_name) == ("franka", "franka@example.test", "Franka Stein")
+
+
+def test_without_an_end_session_endpoint_logout_ends_the_panels_session_only(client, idp,
+                                                                             django_capture_on_commit_callbacks):
+    idp.discovery.pop("end_session_endpoint")
+    idp.mocked.replace(responses.GET, f"{ISSUER}/.well-known/openid-configuration", json=idp.discovery)
+    idp.answer(idp.id_token())
+    callback(client, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("logout"))
+    assert response.status_code == 302 and response["Location"] == reverse("login")
+    assert AuditEvent.objects.get(action=AuditAction.AUTH_SSO_LOGOUT).details == {"provider_logout": False}
+
+
+def test_an_sso_session_ends_at_a_fixed_time_however_active(client, idp, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    import time_machine
+    from django.conf import settings
+    from django.contrib.sessions.backends.cached_db import KEY_PREFIX
+    from django.core.cache import caches
+
+    idp.answer(idp.id_token())
+    callback(client, django_capture_on_commit_callbacks)
+    page = reverse("dashboards:views")
+    for hours in (2, 5, 7.9):  # activity, and a session that is modified along the way
+        with time_machine.travel(timedelta(hours=hours)):
+            assert client.get(page).status_code == 200
+            session = client.session
+            session["touched"] = hours
+            session.save()
+    with time_machine.travel(timedelta(hours=8, minutes=1)):
+        caches[settings.SESSION_CACHE_ALIAS].delete(KEY_PREFIX + client.cookies[settings.SESSION_COOKIE_NAME].value)
+        assert client.get(page).status_code == 302
