@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import jwt
 import requests
@@ -93,7 +94,9 @@ class SsoBackend(OIDCAuthenticationBackend):
             data["code_verifier"] = code_verifier
         auth = None
         if metadata.token_auth_basic:
-            auth = requests.auth.HTTPBasicAuth(config.client_id, config.client_secret)
+            # RFC 6749, 2.3.1: both are form-encoded before Basic encoding (a no-op for the usual secrets, which use
+            # unreserved characters only; a ':' or '%' in a secret would otherwise be misread).
+            auth = requests.auth.HTTPBasicAuth(quote(config.client_id, safe=""), quote(config.client_secret, safe=""))
         else:
             data.update(client_id=config.client_id, client_secret=config.client_secret)
         try:

@@ -109,6 +109,17 @@ def test_a_good_token_signs_in(client, idp, django_capture_on_commit_callbacks):
     assert "client_secret" not in body
 
 
+def test_the_client_secret_is_form_encoded_for_basic_auth(client, idp, settings, django_capture_on_commit_callbacks):
+    import base64
+
+    settings.OIDC_RP_CLIENT_SECRET = "a:b%c+d"
+    idp.answer(idp.id_token())
+    assert callback(client, django_capture_on_commit_callbacks).status_code == 302
+    token_call = next(c for c in idp.mocked.calls if c.request.url == f"{ISSUER}/token")
+    sent = base64.b64decode(token_call.request.headers["Authorization"].removeprefix("Basic ")).decode()
+    assert sent == "kodexa-admin:a%3Ab%25c%2Bd"
+
+
 @pytest.mark.parametrize(("overrides", "text"), [
     ({"iss": "https://evil.example.test"}, "issued by another identity provider"),
     ({"aud": "another-app"}, "issued for another application"),
