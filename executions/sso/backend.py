@@ -26,7 +26,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from executions.audit.chain import RequestMeta
 from executions.sso.access import AccessContext, access_context, access_plan, access_sync
 from executions.sso.config import SsoConfig, sso_config
-from executions.sso.discovery import ProviderMetadata, get_json, provider_metadata, timeout
+from executions.sso.discovery import ProviderMetadata, get_json, provider_metadata, signing_keys, timeout
 from executions.sso.errors import FailureKind, SsoFailure
 from executions.sso.models import SsoIdentity
 
@@ -164,19 +164,23 @@ class SsoBackend(OIDCAuthenticationBackend):
         return claims
 
     def _signing_key(self, metadata: ProviderMetadata, header: dict[str, Any]) -> jwt.PyJWK:
-        jwks = get_json(metadata.jwks_uri)
-        keys = [k for k in jwks.get("keys", []) if isinstance(k, dict) and k.get("use", "sig") == "sig"]
-        kid = header.get("kid")
-        candidates = [k for k in keys if kid is None or k.get("kid") == kid]
-        candidates = [k for k in candidates if k.get("alg") in (None, header.get("alg"))]
+        candidates = self._candidates(signing_keys(metadata.jwks_uri), header)
+        if not candidates:  # a key id not seen yet: the provider may have rotated its keys since we asked
+            candidates = self._candidates(signing_keys(metadata.jwks_uri, refresh=True), header)
         if len(candidates) != 1:
             raise SsoFailure(FailureKind.TOKEN_INVALID, "the ID token's signing key is not among the identity "
-                             "provider's keys.", f"kid={kid!r}, {len(candidates)} candidates")
+                             "provider's keys.", f"kid={header.get('kid')!r}, {len(candidates)} candidates")
         try:
             return jwt.PyJWK(candidates[0], algorithm=header.get("alg"))
         except jwt.PyJWTError as exc:
             raise SsoFailure(FailureKind.PROVIDER_MISBEHAVED, "the identity provider's signing key is unusable.",
                              str(exc)) from exc
+
+    @staticmethod
+    def _candidates(keys: list[dict], header: dict[str, Any]) -> list[dict]:
+        kid = header.get("kid")
+        return [k for k in keys if k.get("use", "sig") == "sig" and (kid is None or k.get("kid") == kid)
+                and k.get("alg") in (None, header.get("alg"))]
 
     def _groups(self, claims: dict[str, Any], config: SsoConfig) -> list[str]:
         if not config.needs_groups:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 import requests
@@ -114,9 +115,26 @@ def provider_metadata() -> ProviderMetadata:
         return metadata
 
 
+JWKS_SECONDS = 3600
+_jwks: dict[str, tuple[float, list[dict]]] = {}
+
+
+def signing_keys(jwks_uri: str, *, refresh: bool = False) -> list[dict]:
+    """The provider's public keys, kept an hour in this process; `refresh` asks again (a key id we do not know
+    yet means the provider rotated its keys)."""
+    kept = _jwks.get(jwks_uri)
+    if kept is not None and not refresh and time.monotonic() - kept[0] < JWKS_SECONDS:
+        return kept[1]
+    keys = get_json(jwks_uri).get("keys")
+    keys = [k for k in keys if isinstance(k, dict)] if isinstance(keys, list) else []
+    _jwks[jwks_uri] = (time.monotonic(), keys)
+    return keys
+
+
 def forget_provider_metadata() -> None:
     """Tests, and a provider that moved its endpoints (restart the panel, or call this)."""
     with _lock:
         for issuer in list(_known):
             cache.delete(_cache_key(issuer))
         _known.clear()
+        _jwks.clear()

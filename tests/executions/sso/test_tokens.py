@@ -46,7 +46,7 @@ class FakeIdP:
             "end_session_endpoint": f"{ISSUER}/logout",
         }
         self.discovery_call = mocked.get(f"{ISSUER}/.well-known/openid-configuration", json=self.discovery)
-        mocked.get(f"{ISSUER}/jwks", json=self.jwks)
+        self.jwks_call = mocked.get(f"{ISSUER}/jwks", json=self.jwks)
 
     def claims(self, **overrides: Any) -> dict[str, Any]:
         now = int(time.time())
@@ -134,6 +134,19 @@ def test_the_client_secret_is_form_encoded_for_basic_auth(client, idp, settings,
 def test_a_token_with_a_wrong_claim_fails(client, idp, overrides, text, django_capture_on_commit_callbacks):
     idp.answer(idp.id_token(**overrides))
     assert_failed(callback(client, django_capture_on_commit_callbacks), text)
+
+
+def test_keys_are_fetched_once_and_again_when_the_provider_rotates_them(client, idp,
+                                                                       django_capture_on_commit_callbacks):
+    for _ in range(2):
+        idp.answer(idp.id_token())
+        assert callback(Client(), django_capture_on_commit_callbacks).status_code == 302
+    assert idp.jwks_call.call_count == 1
+    rotated = _key()
+    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(rotated.public_key(), as_dict=True)
+    idp.mocked.replace(responses.GET, f"{ISSUER}/jwks", json={"keys": [{**jwk, "kid": "k2", "alg": "RS256"}]})
+    idp.answer(idp.id_token(key=rotated, kid="k2"))
+    assert callback(Client(), django_capture_on_commit_callbacks).status_code == 302
 
 
 def test_a_token_signed_by_another_key_fails(client, idp, django_capture_on_commit_callbacks):
