@@ -186,6 +186,14 @@ def test_a_token_endpoint_error_fails(client, idp, django_capture_on_commit_call
                   kind="provider_misbehaved", status=502)
 
 
+def test_a_provider_that_times_out_mid_sign_in_fails(client, idp, django_capture_on_commit_callbacks):
+    import requests
+
+    idp.mocked.post(f"{ISSUER}/token", body=requests.exceptions.ReadTimeout("slow"))
+    assert_failed(callback(client, django_capture_on_commit_callbacks), "could not be reached",
+                  kind="provider_unavailable", status=502)
+
+
 def test_a_token_answer_without_an_id_token_fails(client, idp, django_capture_on_commit_callbacks):
     idp.mocked.post(f"{ISSUER}/token", json={"access_token": "at"})
     assert_failed(callback(client, django_capture_on_commit_callbacks), "sent no ID token",
