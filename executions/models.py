@@ -11,6 +11,7 @@ from executions.dashboards.models import (
     Widget,
     WidgetKind,
 )
+from executions.preferences.models import Preference
 from executions.sso.models import SsoIdentity
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "AuditEvent",
     "AuditEventQuerySet",
     "Dashboard",
+    "Preference",
     "SavedView",
     "SsoIdentity",
     "Widget",

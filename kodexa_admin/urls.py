@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
 from executions.sso import views as sso
-from kodexa_admin import health
+from kodexa_admin import health, metrics
 
 urlpatterns = [
     path("accounts/login/", sso.PanelLoginView.as_view(), name="login"),
@@ -15,6 +15,7 @@ urlpatterns = [
     path("oidc/callback/", login_not_required(sso.sso_callback), name="oidc_authentication_callback"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("", include("executions.urls")),
 ]

@@ -21,6 +21,7 @@ from executions.dashboards.models import (
     WIDGETS_PER_DASHBOARD_MAX,
     WidgetKind,
 )
+from executions.preferences.clock import ClockChoice, using
 
 # Value types of the view's keys; the form checks the values themselves.
 _VIEW_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -88,7 +89,8 @@ def view_check(view: object, *, path: str = "view") -> tuple[ExecutionQuery | No
                     params.setdefault("status", []).append(status)
         else:
             params[key] = [str(value)]
-    query, invalid = ExecutionQuery.from_params(params)
+    with using(ClockChoice()):  # a stored view or a dashboard file means the same for everyone: no offset is UTC
+        query, invalid = ExecutionQuery.from_params(params)
     errors.extend(f"{path}.{field}: {message}" for field, messages in invalid.items() for message in messages)
     if errors:
         return None, errors

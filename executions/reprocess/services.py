@@ -8,8 +8,11 @@ second request for the same document and assistant within REPEAT_WINDOW needs an
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -19,7 +22,7 @@ from django.utils import timezone
 
 from executions.audit.chain import DuplicateAttempt, RequestMeta, audit_event_append
 from executions.audit.models import AuditAction, AuditEvent
-from executions.cancel.services import refusal_record
+from executions.cancel.services import MAX_BATCH, refusal_record
 from executions.kodexa import (
     Execution,
     KodexaError,
@@ -30,6 +33,7 @@ from executions.kodexa import (
     validate_id,
 )
 from executions.upstream.client import kodexa_client
+from executions.upstream.pool import CANCEL_POOL, run_parallel
 from executions.upstream.problems import describe_upstream_error
 
 logger = logging.getLogger("executions.reprocess")
@@ -60,6 +64,20 @@ _CATEGORY_LABELS = {
     ReprocessCategory.CUSTOMER_REQUEST: "Customer request",
     ReprocessCategory.OTHER: "Other",
 }
+
+
+# Cancel, then reprocess: one reason serves both actions; its category reads as the closest reprocess category.
+CATEGORY_AFTER_CANCEL = {
+    "stuck": ReprocessCategory.STUCK,
+    "wrong_input": ReprocessCategory.INPUT_CORRECTED,
+    "customer_request": ReprocessCategory.CUSTOMER_REQUEST,
+}
+
+
+def reprocess_token_after_cancel(cancel_request: AuditEvent) -> str:
+    """The reprocess form's token for the reprocess that follows a cancel: derived from the cancel's own one-time key,
+    so however often the follow-up page submits it, Kodexa is asked once."""
+    return hashlib.sha256(f"then-reprocess:{cancel_request.idempotency_key}".encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,15 +139,56 @@ def reprocessable(execution: Execution) -> str | None:
     return None
 
 
-def reprocess_permission_require(*, user: AbstractBaseUser, execution_id: str, meta: RequestMeta,
+def reprocess_permission_require(*, user: AbstractBaseUser, execution_ids: Sequence[str], meta: RequestMeta,
                                  reason_text: str = "", reason_category: str = "") -> None:
     """The one permission check for reprocessing. A refusal is audited, then raised as ReprocessNotAllowed."""
     if user.has_perm(REPROCESS_PERMISSION):
         return
-    refusal_record(user=user, execution_ids=[execution_id], reason_text=reason_text, meta=meta,
+    refusal_record(user=user, execution_ids=execution_ids, reason_text=reason_text, meta=meta,
                    reason_category=reason_category, batch_id=None, action=AuditAction.REPROCESS_DENIED,
                    permission=REPROCESS_PERMISSION)
     raise ReprocessNotAllowed()
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    batch_id: uuid.UUID
+    results: tuple[ReprocessResult, ...]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {o.value: sum(1 for r in self.results if r.outcome is o) for o in ReprocessOutcome}
+
+
+@dataclass(slots=True)
+class _Attempt:
+    execution_id: str
+    key: str
+    chosen: tuple[str, ...] = ()  # the assistants asked for; empty: the execution's own
+    read: Execution | KodexaError | None = None
+    request: AuditEvent | None = None
+    sent: ReprocessResponse | KodexaError | None = None
+    result: ReprocessResult | None = None
+    same_as: str = ""  # an earlier item of the batch with the same document and assistant
+
+    @property
+    def execution(self) -> Execution | None:
+        return self.read if isinstance(self.read, Execution) else None
+
+    @property
+    def family_id(self) -> str:
+        return (self.execution.document_family_id or "") if self.execution else ""
+
+    @property
+    def assistants(self) -> tuple[str, ...]:
+        if self.chosen:
+            return self.chosen
+        return (self.execution.assistant_id,) if self.execution and self.execution.assistant_id else ()
+
+    @property
+    def should_send(self) -> bool:
+        return (self.result is None and self.execution is not None and reprocessable(self.execution) is None
+                and not self.same_as)
 
 
 def execution_reprocess(*, user: AbstractBaseUser, execution_id: str, assistant_ids: Sequence[str],
@@ -139,61 +198,133 @@ def execution_reprocess(*, user: AbstractBaseUser, execution_id: str, assistant_
 
     Raises ReprocessNotAllowed (audited), ReprocessRepeat (nothing recorded: ask, then call again with
     confirm_repeat), or ValueError for ids that are not ids (nothing recorded, nothing sent)."""
-    reprocess_permission_require(user=user, execution_id=execution_id, meta=meta, reason_text=reason.text,
+    reprocess_permission_require(user=user, execution_ids=[execution_id], meta=meta, reason_text=reason.text,
                                  reason_category=reason.category)
     assistants = tuple(dict.fromkeys(validate_id(a) for a in assistant_ids))
     if not assistants or len(assistants) > MAX_ASSISTANTS:
         raise ValueError(f"choose 1 to {MAX_ASSISTANTS} assistants")
-    key = f"reprocess:{user.pk}:{token}:{execution_id}"
-    if (replayed := _replayed_result(key)) is not None:
-        return replayed
+    attempt = _Attempt(execution_id=execution_id, key=f"reprocess:{user.pk}:{token}:{execution_id}",
+                       chosen=assistants)
+    _reprocess_many([attempt], user=user, reason=reason, meta=meta, batch_id=None, confirm_repeat=confirm_repeat)
+    assert attempt.result is not None
+    return attempt.result
+
+
+def execution_reprocess_bulk(*, user: AbstractBaseUser, execution_ids: Sequence[str], reason: ReprocessReason,
+                             meta: RequestMeta, token: str, confirm_repeat: bool = False) -> BatchResult:
+    """Reprocess the documents of up to MAX_BATCH executions, each with its own assistant, in parallel; every item
+    is audited with the batch's shared id. Two items of one document and assistant reprocess it once."""
+    ids = list(dict.fromkeys(execution_ids))
+    if not ids or len(ids) > MAX_BATCH:
+        raise ValueError(f"a batch holds 1 to {MAX_BATCH} executions")
+    reprocess_permission_require(user=user, execution_ids=ids, meta=meta, reason_text=reason.text,
+                                 reason_category=reason.category)
+    # The batch id derives from the token, so a replayed confirmation finds the same batch.
+    batch_id = uuid.uuid5(uuid.NAMESPACE_URL, f"kodexa-admin:bulk-reprocess:{token}")
+    attempts = [_Attempt(execution_id=i, key=f"bulk-reprocess:{user.pk}:{token}:{i}") for i in ids]
+    _reprocess_many(attempts, user=user, reason=reason, meta=meta, batch_id=batch_id, confirm_repeat=confirm_repeat)
+    return BatchResult(batch_id=batch_id, results=tuple(a.result for a in attempts if a.result is not None))
+
+
+def _reprocess_many(attempts: Sequence[_Attempt], *, user: AbstractBaseUser, reason: ReprocessReason,
+                    meta: RequestMeta, batch_id: uuid.UUID | None, confirm_repeat: bool) -> None:
+    """The phases, each over the whole batch: replays, re-read, repeats, requests recorded, POSTs sent, outcomes."""
+    for attempt in attempts:
+        attempt.result = _replayed_result(attempt.key)
+    todo = [a for a in attempts if a.result is None]
     try:
         client = kodexa_client()
-        read: Execution | KodexaError = client.get_execution(execution_id)
-    except KodexaError as exc:  # KodexaNotConfigured included: recorded as a failed attempt like any other
-        read = exc
-    family_id = (read.document_family_id or "") if isinstance(read, Execution) else ""
-    if isinstance(read, Execution) and reprocessable(read) is None and not confirm_repeat:
-        _refuse_repeat(family_id, assistants, key)
-    common = {"actor": user, "execution_id": execution_id, "reason_category": reason.category,
-              "reason": reason.text, "meta": meta,
-              "status_before": (read.status_raw or "") if isinstance(read, Execution) else ""}
-    details = {"family_id": family_id, "assistant_ids": list(assistants)}
-    try:
-        request = audit_event_append(action=AuditAction.REPROCESS_REQUESTED, idempotency_key=key,
-                                     details=details, **common)
-    except DuplicateAttempt as duplicate:  # a concurrent submit of the same form won the race
-        return _result_from_request(duplicate.existing)
-    sent: ReprocessResponse | KodexaError | None = None
-    if isinstance(read, Execution) and reprocessable(read) is None:
+    except KodexaNotConfigured as exc:
+        client = None
+        for attempt in todo:
+            attempt.read = exc
+    if client is not None:
+        _fan_out(todo, lambda a: client.get_execution(a.execution_id), into="read")
+    _mark_same_document(todo)
+    if not confirm_repeat:
+        _refuse_repeat([a for a in todo if a.should_send])
+    for attempt in todo:
         try:
-            sent = client.reprocess_document_family(family_id, assistants)
-        except KodexaError as exc:
-            sent = exc
-    outcome, message, upstream_status, latency, error = _judge(read, sent)
+            attempt.request = audit_event_append(
+                action=AuditAction.REPROCESS_REQUESTED, idempotency_key=attempt.key, batch_id=batch_id,
+                details={"family_id": attempt.family_id, "assistant_ids": list(attempt.assistants)},
+                **_common(attempt, user, reason, meta))
+        except DuplicateAttempt as duplicate:  # a concurrent submit of the same form won the race
+            attempt.result = _result_from_request(duplicate.existing)
+    if client is not None:
+        _fan_out([a for a in todo if a.should_send],
+                 lambda a: client.reprocess_document_family(a.family_id, a.assistants), into="sent")
+    for attempt in todo:
+        if attempt.result is None:
+            attempt.result = _record_outcome(attempt, user, reason, meta, batch_id)
+
+
+def _common(attempt: _Attempt, user: AbstractBaseUser, reason: ReprocessReason, meta: RequestMeta) -> dict:
+    return {"actor": user, "execution_id": attempt.execution_id, "reason_category": reason.category,
+            "reason": reason.text, "meta": meta,
+            "status_before": (attempt.execution.status_raw or "") if attempt.execution else ""}
+
+
+def _fan_out(attempts: Sequence[_Attempt], call: Callable[[_Attempt], object], *, into: str) -> None:
+    """`call(attempt)` for every attempt, in parallel, each outcome kept in the attempt's `into` field. Kodexa errors
+    are outcomes (each attempt records its own); anything else is a bug, raised."""
+    outcomes = run_parallel([functools.partial(call, a) for a in attempts], pool=CANCEL_POOL)
+    for attempt, outcome in zip(attempts, outcomes, strict=True):
+        if isinstance(outcome, BaseException) and not isinstance(outcome, KodexaError):
+            raise outcome
+        setattr(attempt, into, outcome)
+
+
+def _mark_same_document(attempts: Sequence[_Attempt]) -> None:
+    """A second failed execution of a document needs no second reprocess: one POST per document and assistant."""
+    first: dict[tuple[str, str], str] = {}
+    for attempt in attempts:
+        if not attempt.should_send:
+            continue
+        for assistant in attempt.assistants:
+            if (earlier := first.get((attempt.family_id, assistant))) is not None:
+                attempt.same_as = earlier
+                break
+        else:
+            for assistant in attempt.assistants:
+                first[(attempt.family_id, assistant)] = attempt.execution_id
+
+
+def _record_outcome(attempt: _Attempt, user: AbstractBaseUser, reason: ReprocessReason, meta: RequestMeta,
+                    batch_id: uuid.UUID | None) -> ReprocessResult:
+    outcome, message, upstream_status, latency, error = _judge(attempt)
+    details = {"family_id": attempt.family_id, "assistant_ids": list(attempt.assistants)}
+    assert attempt.request is not None
     audit_event_append(action=_OUTCOME_ACTIONS[outcome], upstream_status=upstream_status, error=error,
-                       upstream_latency_ms=latency, request_event=request,
-                       details={**details, "message": message}, **common)
-    logger.info("reprocess %s", outcome.value, extra={"execution_id": execution_id, "outcome": outcome.value,
-                                                       "upstream_status": upstream_status})
-    return ReprocessResult(execution_id=execution_id, outcome=outcome, message=message, family_id=family_id,
-                           assistant_ids=assistants, requested_at=request.occurred_at,
-                           upstream_status=upstream_status, request_event_id=request.pk)
+                       upstream_latency_ms=latency, request_event=attempt.request, batch_id=batch_id,
+                       details={**details, "message": message}, **_common(attempt, user, reason, meta))
+    logger.info("reprocess %s", outcome.value, extra={"execution_id": attempt.execution_id,
+                                                       "outcome": outcome.value, "upstream_status": upstream_status})
+    return ReprocessResult(execution_id=attempt.execution_id, outcome=outcome, message=message,
+                           family_id=attempt.family_id, assistant_ids=attempt.assistants,
+                           requested_at=attempt.request.occurred_at, upstream_status=upstream_status,
+                           request_event_id=attempt.request.pk)
 
 
-def _refuse_repeat(family_id: str, assistants: tuple[str, ...], key: str) -> None:
-    since = timezone.now() - REPEAT_WINDOW
-    recent = (AuditEvent.objects.filter(action=AuditAction.REPROCESS_REQUESTED, occurred_at__gte=since,
-                                        details__family_id=family_id)
-              .exclude(idempotency_key=key).order_by("-id"))
-    for event in recent[:50]:
-        if set(event.details.get("assistant_ids") or ()) & set(assistants):
+def _refuse_repeat(attempts: Sequence[_Attempt]) -> None:
+    """ReprocessRepeat for the first document and assistant reprocessed within REPEAT_WINDOW (by anyone)."""
+    wanted = {(a.family_id, assistant) for a in attempts for assistant in a.assistants}
+    if not wanted:
+        return
+    keys = [a.key for a in attempts]
+    recent = (AuditEvent.objects.filter(action=AuditAction.REPROCESS_REQUESTED,
+                                        occurred_at__gte=timezone.now() - REPEAT_WINDOW,
+                                        details__family_id__in=sorted({family for family, _ in wanted}))
+              .exclude(idempotency_key__in=keys).order_by("-id"))
+    for event in recent[:200]:
+        family = event.details.get("family_id")
+        if any((family, assistant) in wanted for assistant in event.details.get("assistant_ids") or ()):
             raise ReprocessRepeat(event)
 
 
-def _judge(read: Execution | KodexaError,
-           sent: ReprocessResponse | KodexaError | None) -> tuple[ReprocessOutcome, str, int | None, float | None, str]:
+def _judge(attempt: _Attempt) -> tuple[ReprocessOutcome, str, int | None, float | None, str]:
     """(outcome, message for the user, upstream status, upstream ms, error text for the audit)."""
+    read, sent = attempt.read, attempt.sent
     if isinstance(read, KodexaError):
         if isinstance(read, KodexaNotFound):
             return (ReprocessOutcome.FAILED, "Kodexa does not know this execution; nothing was reprocessed.",
@@ -203,8 +334,12 @@ def _judge(read: Execution | KodexaError,
         problem = describe_upstream_error(read)
         return (ReprocessOutcome.FAILED, f"Not reprocessed: the execution could not be read first. "
                 f"{problem.message}", read.status, read.elapsed_ms, _error_text(read))
+    assert read is not None
     if (why := reprocessable(read)) is not None:
         return ReprocessOutcome.SKIPPED, f"Not reprocessed: {why}.", None, None, ""
+    if attempt.same_as:
+        return (ReprocessOutcome.SKIPPED, f"Not reprocessed again: execution {attempt.same_as[:8]} of this batch "
+                "reprocesses the same document with the same assistant.", None, None, "")
     if isinstance(sent, ReprocessResponse):
         return (ReprocessOutcome.SUCCEEDED, "Reprocess sent. Kodexa is starting new executions for this document.",
                 sent.status, sent.elapsed_ms, "")

@@ -48,11 +48,14 @@ from executions.upstream.problems import (
     describe_upstream_error,
     log_upstream_problem,
 )
+from kodexa_admin.metrics import record_cache_reads
 
 T = TypeVar("T")
 logger = logging.getLogger("executions.upstream")
 
-KEY_PREFIX = "kx:v3"
+# Bumped whenever a cached type changes shape (v4: Assistant.project_id): instances of a new release must not load
+# values pickled by the old one from a shared cache.
+KEY_PREFIX = "kx:v4"
 DAY = 24 * 3600
 FAILURE_MEMORY = 2.0  # seconds a failed refresh is remembered: spares Kodexa, short enough to recover quickly
 MAX_FAILURE_MEMORY = 30.0  # cap for a rate limit's Retry-After
@@ -247,7 +250,18 @@ def read_many(reads: Sequence[Read[Any]], *, offline: bool = False,
     if tasks or meanwhile is not None:
         for index, outcome in zip(tasks, run_parallel(list(tasks.values()), meanwhile=meanwhile), strict=True):
             results[index] = outcome
+    record_cache_reads((str(r.kind), _result_label(result)) for r, result in zip(reads, results, strict=True))
     return results  # type: ignore[return-value]
+
+
+def _result_label(result: Cached[Any] | BaseException | None) -> str:
+    """For the metrics: hit (served as kept), stale (kept value shown because Kodexa failed), miss (fetched now),
+    error (nothing to show)."""
+    if not isinstance(result, Cached):
+        return "error"
+    if result.problem is not None:
+        return "stale"
+    return "miss" if result.now == result.fetched_at else "hit"  # _store serves what it fetched with now=fetched_at
 
 
 def store_many(kind: ReadKind, values_by_id: Mapping[str, Any]) -> None:

@@ -14,6 +14,7 @@ from executions.reprocess.services import (
     ReprocessReason,
     ReprocessRepeat,
     execution_reprocess,
+    execution_reprocess_bulk,
 )
 from tests.helpers import sim_executions, sim_get
 
@@ -159,3 +160,64 @@ def test_kodexa_unreachable_means_nothing_is_sent(alice, settings):
     assert result.outcome is ReprocessOutcome.FAILED and "could not be read" in result.message
     assert [e.action for e in _events(execution["id"])] == [AuditAction.REPROCESS_REQUESTED,
                                                              AuditAction.REPROCESS_FAILED]
+
+
+# ---------------------------------------------------------------- bulk
+
+
+def test_bulk_reprocess_audits_every_item_with_one_batch_id_and_posts_in_parallel(kodexa, alice):
+    families = sim_get(kodexa, "/api/document-families", pageSize=3)["content"]
+    assistant = next(a for a in sim_get(kodexa, "/api/assistants", pageSize=200)["content"] if a["active"])
+    items = [kodexa.control.add_execution(status="FAILED", documentFamilyId=f["id"], assistantId=assistant["id"],
+                                          _sim={"lifecycle": False}) for f in families]
+    running = _execution(kodexa, status="RUNNING")
+    token = cancel_token_new()
+    batch = execution_reprocess_bulk(user=alice, execution_ids=[*(i["id"] for i in items), running["id"]],
+                                     reason=REASON, meta=META, token=token)
+    assert batch.counts["succeeded"] == 3 and batch.counts["skipped"] == 1
+    assert _posts(kodexa) == 3
+    events = AuditEvent.objects.filter(batch_id=batch.batch_id)
+    assert events.count() == 8 and set(events.values_list("actor_username", flat=True)) == {"alice"}
+    again = execution_reprocess_bulk(user=alice, execution_ids=[i["id"] for i in items], reason=REASON, meta=META,
+                                     token=token)
+    assert all(r.replayed for r in again.results) and _posts(kodexa) == 3
+    assert audit_chain_verify().ok
+
+
+def test_two_executions_of_one_document_reprocess_it_once(kodexa, alice):
+    first = _execution(kodexa)
+    second = kodexa.control.add_execution(status="CANCELLED", documentFamilyId=first["documentFamilyId"],
+                                          assistantId=first["assistantId"], _sim={"lifecycle": False})
+    batch = execution_reprocess_bulk(user=alice, execution_ids=[first["id"], second["id"]], reason=REASON,
+                                     meta=META, token=cancel_token_new())
+    outcomes = {r.execution_id: r for r in batch.results}
+    assert outcomes[first["id"]].outcome is ReprocessOutcome.SUCCEEDED
+    skipped = outcomes[second["id"]]
+    assert skipped.outcome is ReprocessOutcome.SKIPPED and first["id"][:8] in skipped.message
+    assert _posts(kodexa) == 1
+
+
+def test_bulk_reprocess_of_a_recently_reprocessed_document_needs_a_confirmation(kodexa, alice):
+    execution = _execution(kodexa)
+    _reprocess(alice, execution)
+    with pytest.raises(ReprocessRepeat):
+        execution_reprocess_bulk(user=alice, execution_ids=[execution["id"]], reason=REASON, meta=META,
+                                 token=cancel_token_new())
+    assert _posts(kodexa) == 1
+
+
+def test_bulk_reprocess_without_the_permission_is_one_refusal(kodexa, bob):
+    items = [_execution(kodexa) for _ in range(3)]
+    with pytest.raises(ReprocessNotAllowed):
+        execution_reprocess_bulk(user=bob, execution_ids=[i["id"] for i in items], reason=REASON, meta=META,
+                                 token=cancel_token_new())
+    (denied,) = AuditEvent.objects.filter(action=AuditAction.REPROCESS_DENIED)
+    assert denied.details["count"] == 3 and _posts(kodexa) == 0
+
+
+def test_bulk_reprocess_is_bounded(alice):
+    with pytest.raises(ValueError):
+        execution_reprocess_bulk(user=alice, execution_ids=[], reason=REASON, meta=META, token=cancel_token_new())
+    with pytest.raises(ValueError):
+        execution_reprocess_bulk(user=alice, execution_ids=[f"{i:08d}-0000-4000-8000-000000000000" for i in range(101)],
+                                 reason=REASON, meta=META, token=cancel_token_new())
