@@ -83,3 +83,19 @@ def test_a_failed_sign_in_is_a_clear_page(page, live_server, sso, console_errors
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     # The failed page's own 400 status is reported by the browser; nothing else (no CSP violation).
     assert [e for e in console_errors if "status of 400" not in e] == []
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_sign_in_pages_have_nothing_serious_for_axe(page, live_server, sso, theme):
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.add_init_script(f"window.localStorage.setItem('kodexa-admin-theme', '{theme}')")
+    problems = {}
+    for name, path in {"login": "/accounts/login/", "break glass": "/accounts/break-glass/",
+                       "failed": "/oidc/callback/?code=x&state=y"}.items():
+        page.goto(f"{live_server.url}{path}")
+        violations = Axe().run(page).response["violations"]
+        serious = [v["id"] for v in violations if v["impact"] in {"serious", "critical"}]
+        if serious:
+            problems[name] = serious
+    assert problems == {}
