@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "kodexa_admin.middleware.ClockMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Attributes a change of someone's roles or teams to the person and address of the request making it.
+    "executions.sso.access.AccessAuditMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -145,6 +147,29 @@ SESSION_COOKIE_AGE = int(timedelta(hours=8).total_seconds())  # one support shif
 # Sessions are read from the shared cache and written through to the database: one query less per page, and
 # still shared by every worker and host (the cache is Redis there) and durable across cache restarts.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# --- Single sign-on (OpenID Connect; README "Single sign-on") ------------------------------------------------
+# Without OIDC_ISSUER nothing changes: password sign-in only. mozilla-django-oidc runs the authorization code
+# flow; executions/sso/ adds discovery, strict ID token checks, (iss, sub) matching and roles from groups.
+OIDC_ISSUER = env("OIDC_ISSUER", default="")
+OIDC_RP_CLIENT_ID = env("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env("OIDC_CLIENT_SECRET", default="")
+OIDC_RP_SCOPES = env("OIDC_SCOPES", default="openid email profile")
+OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_OPERATOR_GROUPS = env.list("OIDC_OPERATOR_GROUPS", default=[])
+OIDC_AUDITOR_GROUPS = env.list("OIDC_AUDITOR_GROUPS", default=[])
+OIDC_TEAM_GROUPS = env.list("OIDC_TEAM_GROUPS", default=[])
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="single sign-on")
+OIDC_ONLY = env.bool("OIDC_ONLY", default=False)
+OIDC_CONNECT_TIMEOUT = env.float("OIDC_CONNECT_TIMEOUT", default=3.05)
+OIDC_READ_TIMEOUT = env.float("OIDC_READ_TIMEOUT", default=10.0)
+# mozilla-django-oidc's own settings (the start of the flow): nonce and PKCE (S256) always.
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+# Only resolves the user of a session that signed in through the provider (it authenticates nobody by itself).
+AUTHENTICATION_BACKENDS.append("executions.sso.backend.SsoBackend")
 
 # --- Reverse proxies --------------------------------------------------------------------------------------
 # Addresses or CIDRs of the proxies in front (nginx). X-Forwarded-For is read only from these peers; empty

@@ -156,13 +156,17 @@ def audit_event_append(
     request_event: AuditEvent | None = None,
     idempotency_key: str | None = None,
     details: Mapping[str, Any] | None = None,
+    actor_name: str = "",
 ) -> AuditEvent:
-    """Append one event to the chain and commit it before returning (never inside the caller's work)."""
+    """Append one event to the chain and commit it before returning (never inside the caller's work).
+
+    `actor_name` names an actor that is no panel user (the identity provider, a command) when `actor` is None.
+    """
     fields: dict[str, Any] = {
         "occurred_at": timezone.now(),
         "action": AuditAction(action).value,
         "actor_id": actor.pk if actor is not None else None,
-        "actor_username": _clean(actor.get_username() if actor is not None else "", 150),
+        "actor_username": _clean(actor.get_username() if actor is not None else actor_name, 150),
         "execution_id": _clean(execution_id, 64),
         "reason_category": _clean(reason_category, 32),
         "reason": _clean(reason),
