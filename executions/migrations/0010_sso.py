@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('executions', '0008_preference'),
+        ('executions', '0009_widget_runs_over_time_and_trend'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
