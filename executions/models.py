@@ -12,6 +12,7 @@ from executions.dashboards.models import (
     WidgetKind,
 )
 from executions.preferences.models import Preference
+from executions.sso.models import SsoIdentity
 
 __all__ = [
     "REFRESH_MAX_SECONDS",
@@ -24,6 +25,7 @@ __all__ = [
     "Dashboard",
     "Preference",
     "SavedView",
+    "SsoIdentity",
     "Widget",
     "WidgetKind",
 ]

@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "kodexa_admin.middleware.RequestIDMiddleware",
+    "kodexa_admin.metrics.RequestMetricsMiddleware",  # latency by URL name (static files are whitenoise's)
     # Outside CommonMiddleware, so the 400 page for a disallowed Host (raised there) still gets these headers.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -65,6 +66,8 @@ MIDDLEWARE = [
     "kodexa_admin.middleware.ClockMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Attributes a change of someone's roles or teams to the person and address of the request making it.
+    "executions.sso.access.AccessAuditMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -134,7 +137,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+# The address axes counts failures against is the one the audit log records (kodexa_admin/client_ip.py).
+AXES_CLIENT_IP_CALLABLE = "kodexa_admin.client_ip.client_ip"
 AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -143,6 +147,40 @@ SESSION_COOKIE_AGE = int(timedelta(hours=8).total_seconds())  # one support shif
 # Sessions are read from the shared cache and written through to the database: one query less per page, and
 # still shared by every worker and host (the cache is Redis there) and durable across cache restarts.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# --- Single sign-on (OpenID Connect; README "Single sign-on") ------------------------------------------------
+# Without OIDC_ISSUER nothing changes: password sign-in only. mozilla-django-oidc runs the authorization code
+# flow; executions/sso/ adds discovery, strict ID token checks, (iss, sub) matching and roles from groups.
+OIDC_ISSUER = env("OIDC_ISSUER", default="")
+OIDC_RP_CLIENT_ID = env("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env("OIDC_CLIENT_SECRET", default="")
+OIDC_RP_SCOPES = env("OIDC_SCOPES", default="openid email profile")
+OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_OPERATOR_GROUPS = env.list("OIDC_OPERATOR_GROUPS", default=[])
+OIDC_AUDITOR_GROUPS = env.list("OIDC_AUDITOR_GROUPS", default=[])
+OIDC_TEAM_GROUPS = env.list("OIDC_TEAM_GROUPS", default=[])
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", default="single sign-on")
+OIDC_ONLY = env.bool("OIDC_ONLY", default=False)
+OIDC_CONNECT_TIMEOUT = env.float("OIDC_CONNECT_TIMEOUT", default=3.05)
+OIDC_READ_TIMEOUT = env.float("OIDC_READ_TIMEOUT", default=10.0)
+# mozilla-django-oidc's own settings (the start of the flow): nonce and PKCE (S256) always.
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+# Only resolves the user of a session that signed in through the provider (it authenticates nobody by itself).
+AUTHENTICATION_BACKENDS.append("executions.sso.backend.SsoBackend")
+
+# --- Reverse proxies --------------------------------------------------------------------------------------
+# Addresses or CIDRs of the proxies in front (nginx). X-Forwarded-For is read only from these peers; empty
+# (the default) ignores it, which is right when clients connect to gunicorn directly.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# --- Metrics ----------------------------------------------------------------------------------------------
+# /metrics answers clients from these networks (the address TRUSTED_PROXIES resolve), or any client that sends
+# `Authorization: Bearer <METRICS_TOKEN>` (unset: no token is accepted).
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 # --- Security headers -------------------------------------------------------------------------------------
 SECURE = env.bool("DJANGO_SECURE", default=False)
@@ -156,6 +194,9 @@ CSRF_FAILURE_VIEW = "kodexa_admin.errors.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 if SECURE:
     SECURE_SSL_REDIRECT = True
+    # Probes and Prometheus talk to each instance directly over plain HTTP on its loopback or internal port; a
+    # redirect to https there would only fail them. Nothing on these paths reads a cookie or a session.
+    SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = int(timedelta(days=365).total_seconds())
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -228,7 +269,7 @@ LOGGING = {
     "formatters": {
         "json": {
             "()": "kodexa_admin.logging.RedactingJsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(client_ip)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
     },

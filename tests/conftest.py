@@ -21,6 +21,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
+from tests.oidc_fixtures import *  # noqa: F403  (oidc_provider, sso: a real OpenID Connect provider)
 from tests.sim_fixtures import *  # noqa: F403  (sim_server, sim)
 
 

@@ -29,6 +29,8 @@ from django.utils import timezone
 
 from executions.audit.models import AuditAction, AuditEvent
 from executions.upstream.client import redact_api_key
+from kodexa_admin.client_ip import client_ip
+from kodexa_admin.metrics import record_audit_event
 
 logger = logging.getLogger("executions.audit")
 
@@ -56,8 +58,8 @@ class RequestMeta:
 
     @classmethod
     def of(cls, request: HttpRequest) -> RequestMeta:
-        # REMOTE_ADDR only: X-Forwarded-For is trivially forged unless a known proxy sets it (see README).
-        return cls(request_id=getattr(request, "request_id", ""), client_ip=request.META.get("REMOTE_ADDR"),
+        # X-Forwarded-For counts only from TRUSTED_PROXIES: the same answer axes and the logs use.
+        return cls(request_id=getattr(request, "request_id", ""), client_ip=client_ip(request),
                    user_agent=request.headers.get("User-Agent", ""))
 
 
@@ -154,13 +156,17 @@ def audit_event_append(
     request_event: AuditEvent | None = None,
     idempotency_key: str | None = None,
     details: Mapping[str, Any] | None = None,
+    actor_name: str = "",
 ) -> AuditEvent:
-    """Append one event to the chain and commit it before returning (never inside the caller's work)."""
+    """Append one event to the chain and commit it before returning (never inside the caller's work).
+
+    `actor_name` names an actor that is no panel user (the identity provider, a command) when `actor` is None.
+    """
     fields: dict[str, Any] = {
         "occurred_at": timezone.now(),
         "action": AuditAction(action).value,
         "actor_id": actor.pk if actor is not None else None,
-        "actor_username": _clean(actor.get_username() if actor is not None else "", 150),
+        "actor_username": _clean(actor.get_username() if actor is not None else actor_name, 150),
         "execution_id": _clean(execution_id, 64),
         "reason_category": _clean(reason_category, 32),
         "reason": _clean(reason),
@@ -188,6 +194,7 @@ def audit_event_append(
         prev_hash = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS_HASH
         event = AuditEvent(**fields, prev_hash=prev_hash, hash=chain_hash(prev_hash, canonical_payload(fields)))
         event.save()
+    record_audit_event(event.action)
     logger.info(
         "audit event appended",
         extra={"audit_event_id": event.pk, "audit_action": event.action, "execution_id": event.execution_id,

@@ -23,6 +23,25 @@ class AuditAction(models.TextChoices):
     REPROCESS_SKIPPED = "reprocess.skipped", "Reprocess not sent"
     REPROCESS_RECONCILED = "reprocess.reconciled", "Reprocess outcome reconciled"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
+    # Who may do what: every grant and revocation of a role, every team membership change, from the identity
+    # provider at sign-in or from /admin/ (executions/sso/access.py).
+    ACCESS_OPERATOR_GRANTED = "access.operator_granted", "Operator role granted"
+    ACCESS_OPERATOR_REVOKED = "access.operator_revoked", "Operator role revoked"
+    ACCESS_AUDITOR_GRANTED = "access.auditor_granted", "Auditor role granted"
+    ACCESS_AUDITOR_REVOKED = "access.auditor_revoked", "Auditor role revoked"
+    ACCESS_TEAM_JOINED = "access.team_joined", "Added to team"
+    ACCESS_TEAM_LEFT = "access.team_left", "Removed from team"
+    ACCESS_SUPERUSER_GRANTED = "access.superuser_granted", "Superuser status granted"
+    ACCESS_SUPERUSER_REVOKED = "access.superuser_revoked", "Superuser status revoked"
+    ACCESS_PERMISSION_GRANTED = "access.permission_granted", "Permission granted"
+    ACCESS_PERMISSION_REVOKED = "access.permission_revoked", "Permission revoked"
+    ACCESS_GROUP_RENAMED = "access.group_renamed", "Group renamed"
+    # Sign-ins through the identity provider, and password sign-ins that bypass it (executions/sso/views.py).
+    AUTH_SSO_LOGIN = "auth.sso_login", "Signed in (SSO)"
+    AUTH_SSO_FAILED = "auth.sso_failed", "SSO sign-in failed"
+    AUTH_SSO_LOGOUT = "auth.sso_logout", "Signed out (SSO)"
+    AUTH_BREAK_GLASS_LOGIN = "auth.break_glass_login", "Break-glass password sign-in"
+    AUTH_BREAK_GLASS_FAILED = "auth.break_glass_failed", "Break-glass sign-in refused"
 
 
 class AuditEventQuerySet(models.QuerySet):

@@ -19,6 +19,7 @@ from executions.cancel.services import (
     CANCEL_PERMISSION,
     cancel_token_new,
 )
+from executions.charts.selectors import runs_chart_for_list
 from executions.dashboards.selectors import team_list
 from executions.kodexa import ExecutionStatus, KodexaError, KodexaFilterRejected, KodexaNotFound
 from executions.reprocess.selectors import reprocess_origin
@@ -63,6 +64,7 @@ def execution_list(request: HttpRequest) -> HttpResponse:
         context["can_cancel"] = request.user.has_perm(CANCEL_PERMISSION)
         if not request.htmx:  # the full page's "save view" form offers the user's teams
             context["teams"] = list(team_list(user=request.user))
+            context["runs_chart"] = runs_chart_for_list(query)  # shared, fresh for a minute: no call when warm
 
     try:
         # An htmx refresh that fails keeps the rows already on screen (and says so) rather than older ones.

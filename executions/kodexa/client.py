@@ -69,6 +69,9 @@ from .urls import (
 logger = logging.getLogger("executions.kodexa")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+# Told of every call once it ends, for metrics: (method, route template, HTTP status or None when no answer came,
+# the KodexaError class name when the call failed, seconds, retries). The client knows nothing of what listens.
+CallHook = Callable[[str, str, int | None, str | None, float, int], None]
 _JSON_TYPES = ("application/json", "application/problem+json")
 _SORT = re.compile(r"\s*(?P<field>[A-Za-z]+)\s*(?:[,:]\s*(?P<dir>(?i:asc|desc)))?\s*")
 # Error bodies only feed a one-line detail; reading more would just cost memory.
@@ -124,6 +127,7 @@ class KodexaClient:
         pool_size: int = 32,
         user_agent: str = "kodexa-admin/0.1",
         request_id_provider: Callable[[], str | None] | None = None,
+        on_call: CallHook | None = None,
     ) -> None:
         self.base_url = validate_base_url(base_url)
         if not isinstance(api_key, str) or not api_key or any(c.isspace() or ord(c) < 33 for c in api_key):
@@ -153,6 +157,7 @@ class KodexaClient:
         self.pool_size = int(pool_size)
         self.user_agent = user_agent
         self._request_id_provider = request_id_provider
+        self._on_call = on_call
         self._local = threading.local()
         # Weak, so sessions of threads that ended (thread-pool churn) are freed rather than kept here.
         self._sessions: weakref.WeakSet[requests.Session] = weakref.WeakSet()
@@ -373,12 +378,15 @@ class KodexaClient:
         deadline = start + self.total_timeout
         retries = 0
         outcome: str = "?"
+        status: int | None = None
+        error: str | None = None
         call_deadline.value = deadline
         call_deadline.attempt_floor = self.connect_timeout
         try:
             response = self._send(method, url, params, body, headers, start, route, path)
             retries = retries_used(response)
             outcome = str(response.status_code)
+            status = response.status_code
             filtered = any(name in ("filter", "sort") for name, _ in params or ())
             result = self._handle(response, method, path, start, deadline, retries, allow_empty, filtered)
             try:
@@ -392,6 +400,7 @@ class KodexaClient:
         except KodexaError as exc:
             name = type(exc).__name__
             outcome = f"{exc.status} {name}" if exc.status is not None else name
+            status, error = exc.status, name
             raise
         finally:
             call_deadline.value = None
@@ -412,6 +421,11 @@ class KodexaClient:
                     "upstream_request_id": rid,
                 },
             )
+            if self._on_call is not None:
+                try:
+                    self._on_call(method, route, status, error, elapsed / 1000, retries)
+                except Exception:  # counting a call must never fail it
+                    logger.warning("the on_call hook failed", exc_info=True)
 
     def _send(
         self,

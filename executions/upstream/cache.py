@@ -48,6 +48,7 @@ from executions.upstream.problems import (
     describe_upstream_error,
     log_upstream_problem,
 )
+from kodexa_admin.metrics import record_cache_reads
 
 T = TypeVar("T")
 logger = logging.getLogger("executions.upstream")
@@ -69,6 +70,7 @@ class ReadKind(StrEnum):
     FAMILY_PATH = "family-path"
     WIDGET = "widget"  # a dashboard widget's count or rows
     TENANT = "tenant"  # what the tenant reads: filter dialect, sort form, page base, text search
+    RUNS_SAMPLE = "runs-sample"  # the latest executions of a window, for runs-over-time charts and trend lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,9 @@ POLICIES: Mapping[ReadKind, Policy] = {
     ReadKind.FAMILY_PATH: Policy(fresh_for=600, keep_for=DAY, shared=True, missing_for=60, local_for=30),
     ReadKind.WIDGET: Policy(fresh_for=30, keep_for=DAY, shared=True),
     ReadKind.TENANT: Policy(fresh_for=DAY, keep_for=7 * DAY, shared=True, local_for=30),
+    # One list read per chart query (dashboards use their own refresh): a list page's chart costs Kodexa nothing
+    # while fresh, however many people look, so the page stays at one call per view.
+    ReadKind.RUNS_SAMPLE: Policy(fresh_for=60, keep_for=DAY, shared=True),
 }
 
 
@@ -249,7 +254,18 @@ def read_many(reads: Sequence[Read[Any]], *, offline: bool = False,
     if tasks or meanwhile is not None:
         for index, outcome in zip(tasks, run_parallel(list(tasks.values()), meanwhile=meanwhile), strict=True):
             results[index] = outcome
+    record_cache_reads((str(r.kind), _result_label(result)) for r, result in zip(reads, results, strict=True))
     return results  # type: ignore[return-value]
+
+
+def _result_label(result: Cached[Any] | BaseException | None) -> str:
+    """For the metrics: hit (served as kept), stale (kept value shown because Kodexa failed), miss (fetched now),
+    error (nothing to show)."""
+    if not isinstance(result, Cached):
+        return "error"
+    if result.problem is not None:
+        return "stale"
+    return "miss" if result.now == result.fetched_at else "hit"  # _store serves what it fetched with now=fetched_at
 
 
 def store_many(kind: ReadKind, values_by_id: Mapping[str, Any]) -> None:

@@ -34,6 +34,7 @@ from executions.kodexa import (
     ReprocessResponse,
     StatusMessage,
 )
+from kodexa_admin.metrics import record_circuit_refusal
 
 T = TypeVar("T")
 logger = logging.getLogger("executions.circuit")
@@ -151,6 +152,7 @@ class GuardedClient:
 def _guarded(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     until, failures_on_record = _state()
     if until is not None:
+        record_circuit_refusal()
         raise KodexaCircuitOpen(until - time.time())
     try:
         result = call(*args, **kwargs)

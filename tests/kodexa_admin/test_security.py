@@ -44,7 +44,7 @@ def _pages(kodexa, board: Dashboard) -> list[str]:  # type: ignore[no-untyped-de
         f"/executions/{running}/?part=children",
         "/executions/00000000-0000-4000-8000-000000000000/", "/audit/", "/dashboards/", "/views/",
         f"/dashboards/{board.pk}/", f"/dashboards/{board.pk}/edit/", f"/dashboards/{board.pk}/widgets/",
-        "/admin/", "/does-not-exist/", "/healthz", "/readyz",
+        "/admin/", "/does-not-exist/", "/healthz", "/readyz", "/metrics",
     ]
 
 
@@ -199,7 +199,9 @@ def test_a_bad_request_is_our_page_with_the_request_id(client):
 
 
 # Views that must answer without a login. Everything else must send an anonymous visitor to the login page.
-PUBLIC_URL_NAMES = {"login", "healthz", "readyz", "admin:login"}  # static files are whitenoise's, not URLs
+PUBLIC_URL_NAMES = {"login", "healthz", "readyz", "metrics", "admin:login", "break_glass"}  # static: whitenoise's
+# The identity provider's round trip needs no login either; without OIDC_ISSUER (as here) it does not exist.
+SSO_URL_NAMES = {"oidc_authentication_init", "oidc_authentication_callback"}
 # A value for each kind of URL argument; any converter not listed here fails the walk until one is added.
 DUMMY_ARGUMENTS: dict[type, object] = {
     IntConverter: 1, StringConverter: "1", PathConverter: "1", UUIDConverter: "00000000-0000-4000-8000-000000000000",
@@ -233,6 +235,8 @@ def test_every_url_needs_a_login_unless_it_is_explicitly_public(client):
         response = client.get(url)
         if name in PUBLIC_URL_NAMES:
             assert response.status_code == 200, (name, url, response.status_code)
+        elif name in SSO_URL_NAMES:
+            assert response.status_code == 404, (name, url, response.status_code)
         else:
             # The admin site's own views (index, app list) send visitors to the admin's login page instead.
             logins = {reverse("login"), reverse("admin:login")} if name.startswith("admin:") else {reverse("login")}
