@@ -19,6 +19,7 @@ execution_patterns = [
     path("bulk-cancel/<uuid:batch_id>/", cancel.execution_bulk_result, name="bulk_result"),
     path("<execution_id:execution_id>/cancel/", cancel.execution_cancel_view, name="cancel"),
     path("<execution_id:execution_id>/reprocess/", reprocess.execution_reprocess_view, name="reprocess"),
+    path("bulk-reprocess/", reprocess.execution_bulk_reprocess, name="bulk_reprocess"),
     path("<execution_id:execution_id>/reprocess/<int:event_id>/", reprocess.execution_reprocess_result,
          name="reprocess_result"),
     path("<execution_id:execution_id>/cancel/<int:event_id>/then-reprocess/", reprocess.execution_cancel_then_reprocess,

@@ -71,7 +71,7 @@ class BulkSelectionForm(forms.Form):
     def clean_ids(self) -> list[str]:
         ids = list(dict.fromkeys(i.strip().lower() for i in self.cleaned_data["ids"]))
         if len(ids) > MAX_BATCH:
-            raise forms.ValidationError(f"At most {MAX_BATCH} executions can be cancelled at once.")
+            raise forms.ValidationError(f"At most {MAX_BATCH} executions at once.")
         if bad := [i for i in ids if not is_execution_id(i)]:
             raise forms.ValidationError(f"Not an execution id: {bad[0][:80]}")
         return ids

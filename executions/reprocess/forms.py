@@ -7,14 +7,14 @@ from collections.abc import Sequence
 from django import forms
 
 from executions.browse.forms import no_control_characters
-from executions.cancel.forms import TOKEN_PATTERN
+from executions.cancel.forms import TOKEN_PATTERN, BulkSelectionForm
 from executions.cancel.services import cancel_token_new
 from executions.kodexa import Assistant
 from executions.reprocess.services import ReprocessCategory, ReprocessReason
 
 
-class ReprocessForm(forms.Form):
-    """The category has no preset: whoever reprocesses says why. Only the assistants offered may be chosen."""
+class ReasonForm(forms.Form):
+    """Why, in a category and a sentence: the category has no preset, whoever reprocesses says why."""
 
     reason_category = forms.ChoiceField(
         label="Why", choices=[("", "Choose a reason…"), *((c.value, c.label) for c in ReprocessCategory)],
@@ -24,18 +24,9 @@ class ReprocessForm(forms.Form):
         label="Reason (kept in the audit log)", min_length=3, max_length=500, strip=True,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. OCR outage fixed at 14:10; ticket 4711"}),
     )
-    assistants = forms.MultipleChoiceField(
-        label="Run again with", widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Choose at least one assistant.",
-                        "invalid_choice": "Choose among the assistants offered."},
-    )
     confirm_repeat = forms.BooleanField(required=False, widget=forms.HiddenInput)
     token = forms.RegexField(regex=TOKEN_PATTERN, widget=forms.HiddenInput, required=False,
                              error_messages={"invalid": "This form has expired; reload the page and try again."})
-
-    def __init__(self, *args: object, options: Sequence[Assistant] = (), **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["assistants"].choices = [(a.id, a.display_name) for a in options]
 
     def clean_reason(self) -> str:
         return no_control_characters(self.cleaned_data["reason"])
@@ -46,3 +37,33 @@ class ReprocessForm(forms.Form):
     def to_reason(self) -> ReprocessReason:
         return ReprocessReason(category=ReprocessCategory(self.cleaned_data["reason_category"]),
                                text=self.cleaned_data["reason"])
+
+
+class ReprocessForm(ReasonForm):
+    """One execution: only the assistants offered may be chosen."""
+
+    assistants = forms.MultipleChoiceField(
+        label="Run again with", widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one assistant.",
+                        "invalid_choice": "Choose among the assistants offered."},
+    )
+
+    def __init__(self, *args: object, options: Sequence[Assistant] = (), **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assistants"].choices = [(a.id, a.display_name) for a in options]
+
+
+class BulkReprocessForm(BulkSelectionForm, ReasonForm):
+    """The ticked executions, each reprocessed with its own assistant; the count typed out for large batches."""
+
+    TYPED_CONFIRMATION_ABOVE = 10
+    confirm_count = forms.IntegerField(required=False, label="Type the number of executions to confirm")
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        ids = data.get("ids") or []
+        if data.get("by_query"):
+            raise forms.ValidationError("Tick the executions to reprocess.")
+        if len(ids) > self.TYPED_CONFIRMATION_ABOVE and data.get("confirm_count") != len(ids):
+            self.add_error("confirm_count", f"Type {len(ids)} to confirm reprocessing {len(ids)} documents.")
+        return data

@@ -157,7 +157,7 @@ class BatchResult:
 
     @property
     def counts(self) -> dict[str, int]:
-        return {o.value: sum(1 for r in self.results if r.outcome is o) for o in ReprocessOutcome}
+        return {o: sum(1 for r in self.results if r.outcome is o) for o in ReprocessOutcome}
 
 
 @dataclass(slots=True)

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from executions.audit.chain import RequestMeta
 from executions.audit.models import AuditAction, AuditEvent
 from executions.browse import selectors as browse
+from executions.browse.query import ExecutionQuery
 from executions.cancel.services import cancel_token_new
 from executions.kodexa import KodexaError, KodexaNotFound
-from executions.reprocess.forms import ReprocessForm
+from executions.reprocess.forms import BulkReprocessForm, ReprocessForm
 from executions.reprocess.selectors import (
     FOLLOWUP_WINDOW,
     reprocess_followups,
@@ -30,6 +33,7 @@ from executions.reprocess.services import (
     ReprocessOutcome,
     ReprocessRepeat,
     execution_reprocess,
+    execution_reprocess_bulk,
     reprocess_permission_require,
     reprocess_token_after_cancel,
     reprocessable,
@@ -181,3 +185,61 @@ def _after_cancel(cancel_request: AuditEvent, execution_id: str, token: str) -> 
     return {"execution": execution, "why_not": reprocessable(execution),
             "reprocess": {"reason_category": category.value, "reason": cancel_request.reason, "token": token,
                           "assistant": execution.assistant_id}}
+
+
+@require_POST
+def execution_bulk_reprocess(request: HttpRequest) -> HttpResponse:
+    """Step 1 (the ticked ids): confirm, saying which documents will be reprocessed and which skipped. Step 2
+    (confirm=1, with a reason): reprocess in parallel and show one row per item."""
+    confirming = request.POST.get("confirm") == "1"
+    form = BulkReprocessForm(request.POST)
+    valid = form.is_valid()
+    ids: list[str] = form.cleaned_data.get("ids") or [] if hasattr(form, "cleaned_data") else []
+    if confirming or ids:
+        try:  # before the form's verdict: a refused attempt is audited even when its form is incomplete
+            reprocess_permission_require(user=request.user, execution_ids=ids, meta=RequestMeta.of(request),
+                                         reason_text=request.POST.get("reason", ""),
+                                         reason_category=request.POST.get("reason_category", ""))
+        except ReprocessNotAllowed:
+            return _forbidden(request)
+    query = form.cleaned_data.get("matching") if hasattr(form, "cleaned_data") else None
+    context: dict[str, object] = {"nav_section": "executions", "ids": ids,
+                                  "back_url": _list_url(query if isinstance(query, ExecutionQuery) else None)}
+    if not ids:
+        messages.error(request, "Tick the finished executions to reprocess (at most 100).")
+        return redirect(context["back_url"])
+    if confirming and valid:
+        try:
+            batch = execution_reprocess_bulk(user=request.user, execution_ids=ids, reason=form.to_reason(),
+                                             meta=RequestMeta.of(request), token=form.cleaned_data["token"],
+                                             confirm_repeat=form.cleaned_data["confirm_repeat"])
+        except ReprocessNotAllowed:
+            return _forbidden(request)
+        except ReprocessRepeat as repeat:
+            data = request.POST.copy()
+            data["confirm_repeat"] = "true"
+            context.update(form=BulkReprocessForm(data), previous=repeat.previous)
+            return _bulk_confirm(request, context, status=409)
+        return render(request, "reprocess/bulk_result.html", {**context, "batch": batch})
+    if not confirming:
+        form = BulkReprocessForm(initial={"ids": ids, "token": cancel_token_new(),
+                                          "matching": query.querystring() if isinstance(query, ExecutionQuery)
+                                          else ""})
+    context["form"] = form
+    return _bulk_confirm(request, context, status=400 if confirming else 200)
+
+
+def _bulk_confirm(request: HttpRequest, context: dict[str, object], *, status: int) -> HttpResponse:
+    try:
+        listing = browse.execution_selection(execution_ids=context["ids"])  # type: ignore[arg-type]
+    except KodexaError as exc:
+        return problem_response(request, exc, "reprocess/bulk_confirm.html", context)
+    context["rows"] = [(row, reprocessable(row.execution)) for row in listing.rows]
+    context["missing"] = len(context["ids"]) - len(listing.rows)  # type: ignore[arg-type]
+    return render(request, "reprocess/bulk_confirm.html", context, status=status)
+
+
+def _list_url(query: ExecutionQuery | None) -> str:
+    base = reverse("executions:list")
+    querystring = query.querystring() if query is not None else ""
+    return f"{base}?{querystring}" if querystring else base

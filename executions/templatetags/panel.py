@@ -21,7 +21,7 @@ from executions.browse.selectors import ExecutionRow
 from executions.cancel.services import CancelOutcome, ReasonCategory
 from executions.kodexa import Execution, ExecutionStatus
 from executions.preferences.clock import user_zone
-from executions.reprocess.services import ReprocessCategory
+from executions.reprocess.services import ReprocessCategory, ReprocessOutcome
 
 register = template.Library()
 COPY_ICON = mark_safe(
@@ -118,8 +118,8 @@ def tone(value: object) -> str:
     """The CSS token of an execution status, an audit action (or event) or a cancel outcome."""
     if isinstance(value, ExecutionStatus):
         return STATUS_TONES[value]
-    if isinstance(value, CancelOutcome):
-        return OUTCOME_TONES[value]
+    if isinstance(value, CancelOutcome | ReprocessOutcome):  # the same outcomes, the same colours
+        return OUTCOME_TONES[CancelOutcome(value.value)]
     return ACTION_TONES.get(getattr(value, "action", value), "neutral")
 
 
