@@ -278,17 +278,25 @@ def _list_row_html(row: ExecutionRow, detail_prefix: str, can_cancel: bool, quie
         # Marked with an icon and words, not colour alone.
         minutes = int((datetime.now(UTC) - updated).total_seconds() // 60)
         reason = f'<small class="stuck-mark" data-stuck>⚠ No progress for {minutes} min</small>'
-    row_class = ' class="stuck"' if reason.startswith('<small class="stuck-mark"') else ""
+    classes = " ".join(name for name, applies in (("row-link", valid_id),
+                                                  ("stuck", reason.startswith('<small class="stuck-mark"'))) if applies)
+    # data-href: app.js opens it on a click anywhere in the row (not on its checkbox, links or buttons); the id stays
+    # the real link, for the keyboard and without JavaScript. data-label names each cell where rows are cards.
+    href = f' data-href="{_e(detail_prefix)}{eid}/"' if valid_id else ""
+    class_attr = f' class="{classes}"' if classes else ""
     return (
-        f'<tr data-execution-id="{eid}"{row_class}>{select}<td>{_badge_html(e.status, e.status_display)}{reason}</td>'
-        f'<td>{_copy_id_html(e.id, e.id[:8], link=f"{detail_prefix}{e.id}/" if valid_id else None)}</td>'
-        f'<td class="assistant">{_ref_html(row.assistant, "assistant")}</td>'
-        f'<td class="desc">{_ref_html(row.family, "document family")}</td>'
-        f'<td class="desc" title="{_e(_clip(description, 300))}">{_e(_clip(description, 120) or "—")}</td>'
-        f'<td class="nowrap">{_time_html(e.created_on, relative=True)}</td>'
-        f'<td class="nowrap">{_time_html(e.start_date, relative=True)}</td>'
-        f'<td class="nowrap">{_time_html(e.updated_on, relative=True)}</td>'
-        f'<td class="num nowrap">{duration(e.duration)}</td><td>{_execution_progress_html(e)}</td></tr>'
+        f'<tr data-execution-id="{eid}"{class_attr}{href}>{select}'
+        f'<td data-label="Status">{_badge_html(e.status, e.status_display)}{reason}</td>'
+        f'<td data-label="Id">{_copy_id_html(e.id, e.id[:8], link=f"{detail_prefix}{e.id}/" if valid_id else None)}'
+        f'</td><td class="assistant" data-label="Assistant">{_ref_html(row.assistant, "assistant")}</td>'
+        f'<td class="desc" data-label="Document">{_ref_html(row.family, "document family")}</td>'
+        f'<td class="desc" data-label="Description" title="{_e(_clip(description, 300))}">'
+        f'{_e(_clip(description, 120) or "—")}</td>'
+        f'<td class="nowrap" data-label="Created">{_time_html(e.created_on, relative=True)}</td>'
+        f'<td class="nowrap" data-label="Started">{_time_html(e.start_date, relative=True)}</td>'
+        f'<td class="nowrap" data-label="Last update">{_time_html(e.updated_on, relative=True)}</td>'
+        f'<td class="num nowrap" data-label="Duration">{duration(e.duration)}</td>'
+        f'<td data-label="Progress">{_execution_progress_html(e)}</td></tr>'
     )
 
 
