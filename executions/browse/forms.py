@@ -72,7 +72,7 @@ class ExecutionFilterForm(forms.Form):
         self.query = ExecutionQuery()
         self.offer_assistants(assistants)
         self.fields["q"].widget.attrs.update(
-            {"placeholder": "Search descriptions, or an execution id (8+ characters)", "data-search": "",
+            {"placeholder": "Description, or an execution id (8+ characters)", "data-search": "",
              "type": "search"}
         )
         self.fields["created_within_hours"].widget.attrs["data-created-preset"] = ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -38,17 +38,18 @@ class StatusChip:
     tone: str
     count: int | None  # None: the count could not be read ("—")
     active: bool
-    querystring: str
+    href: str
 
 
-def status_chips(query: ExecutionQuery,
-                 counts: tuple[tuple[ExecutionStatus, int | None], ...]) -> list[StatusChip]:
+def status_chips(query: ExecutionQuery, counts: tuple[tuple[ExecutionStatus, int | None], ...], *, base: str,
+                 live: bool) -> list[StatusChip]:
     chips = []
     for status, count in counts:
         active = status in query.statuses
         toggled = tuple(s for s in query.statuses if s is not status) if active else (*query.statuses, status)
+        params = replace(query, statuses=toggled, page=1).to_params() + ([("live", "1")] if live else [])
         chips.append(StatusChip(status=status, tone=STATUS_TONES[status], count=count, active=active,
-                                querystring=query.querystring(statuses=toggled, page=1)))
+                                href=f"{base}?{urlencode(params)}" if params else base))
     return chips
 
 
@@ -98,7 +99,7 @@ def execution_list(request: HttpRequest) -> HttpResponse:
         return problem_response(request, exc, "browse/list.html", context)
     form.offer_assistants(listing.assistants)
     context["listing"] = listing
-    context["chips"] = status_chips(query, listing.status_counts)
+    context["chips"] = status_chips(query, listing.status_counts, base=request.path, live=live)
     context["bulk_limit"] = MAX_BATCH
     _note_stale(listing.stale, context)
     template = "browse/_results.html" if request.htmx else "browse/list.html"
