@@ -81,6 +81,7 @@ class IdPrefixSearch:
     prefix: str
     rows: tuple[ExecutionRow, ...]
     scanned: int
+    complete: bool  # the scan saw every execution there is: "none" means none, not "none recently"
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +263,7 @@ def execution_id_prefix_search(*, prefix: str) -> IdPrefixSearch:
         raise found
     matches = [e for e in found.value.items if e.id.lower().startswith(prefix)]
     return IdPrefixSearch(prefix=prefix, rows=_rows(matches, cached_only=found.problem is not None),
-                          scanned=len(found.value.items))
+                          scanned=len(found.value.items), complete=found.value.last)
 
 
 def execution_get(*, execution_id: str, meanwhile: Callable[[], object] | None = None) -> ExecutionDetail:
