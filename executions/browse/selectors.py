@@ -72,6 +72,7 @@ class ExecutionListing:
     stale: Stale | None = None
     # Per status, how many executions the query's other filters match (None: the count could not be read).
     status_counts: tuple[tuple[ExecutionStatus, int | None], ...] = ()
+    counts_age: float = 0.0  # seconds since the oldest count was read
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +187,10 @@ def _count_query(query: ExecutionQuery) -> ExecutionQuery:
                           created_before=query.created_before, created_within_hours=query.created_within_hours)
 
 
-def _count_reads(query: ExecutionQuery) -> list[Read[int]]:
+def _count_reads(query: ExecutionQuery, fresh_for: float | None) -> list[Read[int]]:
     """One shared read per status: a page of one item, for its totalElements. Keyed by the relative form of the
-    query (`created_within_hours`, not the instant it stands for), so a moving window keeps one entry."""
+    query (`created_within_hours`, not the instant it stands for), so a moving window keeps one entry. `fresh_for`
+    overrides the policy's window (None: the policy's)."""
     within = _count_query(query)
 
     def count_read(status: ExecutionStatus) -> Read[int]:
@@ -198,29 +200,38 @@ def _count_reads(query: ExecutionQuery) -> list[Read[int]]:
             return tenant_list_executions(page=1, page_size=1, filters=one.clauses(), query=one.text,
                                           sort=(DEFAULT_SORT,)).total_elements
 
-        return Read(ReadKind.STATUS_COUNT, {"view": within.to_params(), "status": status.value}, fetch)
+        return Read(ReadKind.STATUS_COUNT, {"view": within.to_params(), "status": status.value}, fetch, fresh_for)
 
     return [count_read(status) for status in FILTERABLE_STATUSES]
 
 
-def _counts(results: Sequence[Cached[Any] | BaseException]) -> tuple[tuple[ExecutionStatus, int | None], ...]:
-    counts = []
+def _counts(results: Sequence[Cached[Any] | BaseException], query: ExecutionQuery,
+            page: Page[Execution]) -> tuple[tuple[tuple[ExecutionStatus, int | None], ...], float]:
+    """The chips' counts and the age of the oldest. The page just read is as good as a count, and newer: with one
+    status filtered (and no "no progress" filter), its chip says what the table says."""
+    exact = query.statuses[0] if len(query.statuses) == 1 and not query.stalled_minutes else None
+    counts, age = [], 0.0
     for status, result in zip(FILTERABLE_STATUSES, results, strict=True):
-        if isinstance(result, Cached):
+        if status is exact:
+            counts.append((status, page.total_elements))
+        elif isinstance(result, Cached):
             counts.append((status, result.value))
+            age = max(age, result.age)
         elif isinstance(result, KodexaError):  # a chip without its number ("—"); the list itself stands
             counts.append((status, None))
         else:
             raise result
-    return tuple(counts)
+    return tuple(counts), age
 
 
 def execution_list(*, query: ExecutionQuery, with_assistants: bool = False, stale_ok: bool = True,
-                   with_counts: bool = False, meanwhile: Callable[[], object] | None = None) -> ExecutionListing:
+                   with_counts: bool = False, counts_fresh_for: float | None = None,
+                   meanwhile: Callable[[], object] | None = None) -> ExecutionListing:
     """One page of executions with names: one upstream call when the names are cached.
 
     `with_assistants` also returns every assistant (for the filter's select), read in parallel with the page;
-    `with_counts` each status's count within the other filters (shared reads: free while fresh).
+    `with_counts` each status's count within the other filters (shared reads: free while fresh; `counts_fresh_for`
+    overrides how long they are).
     When Kodexa fails, the last good copy of the same page is returned marked stale (unless `stale_ok` is
     False: an htmx refresh keeps the rows already on screen instead). `meanwhile` runs in the caller's thread
     while Kodexa answers."""
@@ -233,20 +244,22 @@ def execution_list(*, query: ExecutionQuery, with_assistants: bool = False, stal
     reads = [Read(ReadKind.EXECUTION_PAGE, params, page_read)]
     if with_assistants:
         reads.append(ASSISTANTS)
-    counted = _count_reads(query) if with_counts else []
+    counted = _count_reads(query, counts_fresh_for) if with_counts else []
     page, *rest = read_many(reads + counted, meanwhile=meanwhile)
-    counts = _counts(rest[len(rest) - len(counted):]) if counted else ()
+    count_results = rest[len(rest) - len(counted):]
     rest = rest[:len(rest) - len(counted)]
     if isinstance(page, BaseException):
         raise page
     if page.problem and not stale_ok:
         raise CachedReadFailed(page.problem)
+    counts, counts_age = _counts(count_results, query, page.value) if counted else ((), 0.0)
     # The filter form still renders without the assistant list; anything but a Kodexa error is a bug.
     if rest and isinstance(rest[0], BaseException) and not isinstance(rest[0], KodexaError):
         raise rest[0]
     assistants = rest[0].value if rest and isinstance(rest[0], Cached) else ()
     return ExecutionListing(rows=_rows(page.value.items, cached_only=page.problem is not None), page=page.value,
-                            query=query, assistants=tuple(assistants), stale=_stale(page), status_counts=counts)
+                            query=query, assistants=tuple(assistants), stale=_stale(page), status_counts=counts,
+                            counts_age=counts_age)
 
 
 def execution_id_prefix_search(*, prefix: str) -> IdPrefixSearch:

@@ -89,8 +89,10 @@ POLICIES: Mapping[ReadKind, Policy] = {
     ReadKind.FAMILY_PATH: Policy(fresh_for=600, keep_for=DAY, shared=True, missing_for=60, local_for=30),
     ReadKind.WIDGET: Policy(fresh_for=30, keep_for=DAY, shared=True),
     # The list's refresh window (browse.views.LIST_REFRESH_SECONDS): however many people watch a list, Kodexa is
-    # asked each status's count at most once per window, and a warm list view costs only its page.
-    ReadKind.STATUS_COUNT: Policy(fresh_for=10, keep_for=DAY, shared=True),
+    # asked each status's count at most once per window, and a warm list view costs only its page. A page opened
+    # (not refreshed live) accepts older counts (browse.views.COUNTS_MAX_AGE_ON_OPEN). Kept in-process while
+    # fresh: ten per view, and the list must not pay a cache round trip for them.
+    ReadKind.STATUS_COUNT: Policy(fresh_for=10, keep_for=DAY, shared=True, local_for=10),
     ReadKind.TENANT: Policy(fresh_for=DAY, keep_for=7 * DAY, shared=True, local_for=30),
 }
 

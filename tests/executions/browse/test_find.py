@@ -69,14 +69,33 @@ def test_two_consecutive_views_the_second_costs_one_call(bob_client, alice_clien
     reset_calls(kodexa)
     assert alice_client.get(URL).status_code == 200  # another viewer, within the refresh window
     assert kodexa.control.calls()["total"] == 1
-    # Once the window has passed, one viewer refreshes each count once: the page and ten counts.
+    # Past the refresh window, an opened page still takes the counts as they are (and says how old)...
     clock["offset"] = 11
+    reset_calls(kodexa)
+    assert "counts from 11 s ago" in bob_client.get(URL).content.decode()
+    assert upstream_calls(kodexa) == 1
+    # ...while the live refresh reads them again: once, for every viewer.
+    reset_calls(kodexa)
+    live = {"live": "1"}
+    assert "counts from" not in bob_client.get(URL, live, HTTP_HX_REQUEST="true").content.decode()
+    assert upstream_calls(kodexa) == 11
+    reset_calls(kodexa)
+    alice_client.get(URL, live, HTTP_HX_REQUEST="true")
+    alice_client.get(URL)
+    assert upstream_calls(kodexa) == 2
+    clock["offset"] = 11 + 61  # a minute on, an opened page refreshes them too
     reset_calls(kodexa)
     bob_client.get(URL)
     assert upstream_calls(kodexa) == 11
-    reset_calls(kodexa)
-    alice_client.get(URL)
-    assert upstream_calls(kodexa) == 1
+
+
+def test_a_single_status_chip_says_what_the_table_says(bob_client, kodexa, clock):
+    bob_client.get(URL)
+    kodexa.control.add_execution(status="FAILED", description="one more failure", _sim={"lifecycle": False})
+    response = bob_client.get(URL, {"status": "FAILED"})  # the counts are cached; the page is new
+    truth = len(sim_executions(kodexa, "status:'FAILED'"))
+    assert _chips(response)["FAILED"] == f"{truth:,}"
+    assert f"{truth:,} executions match" in response.content.decode()
 
 
 def test_a_moving_window_keeps_one_count_entry(bob_client, kodexa, clock):
