@@ -118,7 +118,7 @@
     (root || document).querySelectorAll("[data-bulk-bar]").forEach(function (bar) {
       var form = bar.closest("form");
       var ticked = form ? form.querySelectorAll("input[name=ids]:checked").length : 0;
-      bar.hidden = ticked === 0;
+      bar.toggleAttribute("data-ticked", ticked > 0);
       var count = bar.querySelector("[data-bulk-count]");
       var stop = bar.querySelector("[data-bulk-stop]");
       var hint = bar.querySelector("[data-bulk-hint]");
@@ -135,9 +135,7 @@
   function syncCreatedPreset(select) {
     var range = select.closest(".created-control") && select.closest(".created-control").querySelector("[data-custom-range]");
     if (!range) { return; }
-    var custom = select.value === "custom";
-    range.hidden = !custom;
-    if (custom) { range.open = true; }
+    range.open = select.value === "custom";  // a folded range is not shown at all (app.css, .js)
   }
   document.addEventListener("change", function (event) {
     if (event.target.matches && event.target.matches("select[data-created-preset]")) {

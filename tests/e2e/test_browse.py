@@ -183,3 +183,18 @@ def test_no_horizontal_scroll_on_a_phone(page, live_server, kodexa, alice, login
     label = page.locator('#results tbody tr').first.locator('td[data-label="Assistant"]')
     assert page.evaluate("el => getComputedStyle(el, '::before').content", label.element_handle()) == '"Assistant"'
     assert console_errors == []
+
+
+@pytest.mark.browser_context_args(java_script_enabled=False)
+def test_without_javascript_the_bar_and_the_custom_dates_are_there(page, live_server, kodexa, alice, login):
+    login("alice", "alice-pass-123")
+    page.goto(f"{live_server.url}/executions/?status=RUNNING")
+    expect(page.get_by_test_id("bulk-cancel")).to_be_visible()
+    expect(page.get_by_test_id("bulk-matching")).to_be_visible()
+    page.locator("[data-custom-range] > summary").click()  # folded, one click away
+    page.get_by_label("Created after (UTC)").fill("2026-01-01T00:00")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page).to_have_url(re.compile(r"created_after=2026-01-01T00%3A00"))
+    expect(page.locator("#id_created_within_hours")).to_have_value("custom")
+    page.locator('nav.status-chips a[data-status="FAILED"]').click()  # chips are plain links
+    expect(page).to_have_url(re.compile(r"status=RUNNING&status=FAILED"))

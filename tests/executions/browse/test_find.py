@@ -55,6 +55,8 @@ def test_a_chip_toggles_its_status_and_keeps_the_other_filters(bob_client, kodex
     running = re.search(r'<a href="/executions/\?([^"]*)" class="chip[^"]*" data-status="RUNNING"', body)
     assert failed and html.unescape(failed.group(1)) == "sort=createdOn%2Casc"  # pressed: removes it
     assert running and html.unescape(running.group(1)) == "status=FAILED&status=RUNNING&sort=createdOn%2Casc"
+    live = bob_client.get(URL, {"status": "FAILED", "live": "1"}, HTTP_HX_REQUEST="true").content.decode()
+    assert '<a href="/executions/?status=FAILED&amp;status=RUNNING&amp;live=1"' in live  # the live refresh stays on
     alone = bob_client.get(URL, {"status": "FAILED"}).content.decode()
     assert '<a href="/executions/" class="chip tone-danger active"' in alone  # the bare list, no stray "?"
 
