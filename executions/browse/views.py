@@ -14,7 +14,7 @@ from django.views.decorators.http import require_safe
 from executions.audit import selectors as audit_queries
 from executions.browse import selectors
 from executions.browse.forms import ExecutionFilterForm
-from executions.browse.query import STUCK_AFTER_MINUTES, ExecutionQuery
+from executions.browse.query import CREATED_PRESETS, STUCK_AFTER_MINUTES, ExecutionQuery
 from executions.cancel.forms import CancelForm
 from executions.cancel.services import (
     CANCEL_PERMISSION,
@@ -55,6 +55,26 @@ def status_chips(query: ExecutionQuery, counts: tuple[tuple[ExecutionStatus, int
         params = replace(query, statuses=toggled, page=1).to_params() + ([("live", "1")] if live else [])
         chips.append(StatusChip(status=status, tone=STATUS_TONES[status], count=count, active=active,
                                 href=f"{base}?{urlencode(params)}" if params else base))
+    return chips
+
+
+@dataclass(frozen=True, slots=True)
+class TimeChip:
+    """A created-time preset as a link beside the status chips: one click, no Apply."""
+
+    label: str
+    active: bool
+    href: str
+
+
+def time_chips(query: ExecutionQuery, *, base: str, live: bool) -> list[TimeChip]:
+    chips = []
+    for hours, label in ((None, "Any time"), *CREATED_PRESETS):
+        active = query.created_within_hours == hours and (hours is not None or not (query.created_after
+                                                                                    or query.created_before))
+        chosen = replace(query, created_within_hours=hours, created_after=None, created_before=None, page=1)
+        params = chosen.to_params() + ([("live", "1")] if live else [])
+        chips.append(TimeChip(label=label, active=active, href=f"{base}?{urlencode(params)}" if params else base))
     return chips
 
 
@@ -107,6 +127,7 @@ def execution_list(request: HttpRequest) -> HttpResponse:
     form.offer_assistants(listing.assistants)
     context["listing"] = listing
     context["chips"] = status_chips(query, listing.status_counts, base=request.path, live=live)
+    context["time_chips"] = time_chips(query, base=request.path, live=live)
     context["counts_age"] = int(listing.counts_age) if listing.counts_age > LIST_REFRESH_SECONDS else None
     context["bulk_limit"] = MAX_BATCH
     _note_stale(listing.stale, context)

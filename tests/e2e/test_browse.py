@@ -102,8 +102,10 @@ def test_a_status_chip_applies_and_removes_its_status(page, live_server, kodexa,
     expect(page).to_have_url(re.compile(r"\?status=FAILED$"))
     expect(chips.locator('a[data-status="FAILED"]')).to_have_attribute("aria-current", "true")
     assert set(page.locator("#results tbody .badge").all_inner_texts()) == {"FAILED"}
+    page.get_by_role("navigation", name="Created").get_by_role("link", name="Last 24 hours").click()
+    expect(page).to_have_url(re.compile(r"\?status=FAILED&created_within_hours=24$"))  # two clicks from the list
     chips.locator('a[data-status="FAILED"]').click()  # pressed again: removed
-    expect(page).to_have_url(re.compile(r"/executions/$"))
+    expect(page).to_have_url(re.compile(r"/executions/\?created_within_hours=24$"))
     expect(chips.locator('a[data-status="FAILED"]')).not_to_have_attribute("aria-current", "true")
     assert console_errors == []
 

@@ -240,3 +240,16 @@ def test_the_bulk_bar_offers_all_matching_with_the_cap(alice_client, kodexa, rol
 def test_no_all_matching_without_a_filter(alice_client, kodexa, roles):
     body = alice_client.get(URL).content.decode()
     assert 'name="matching"' not in body and "data-bulk-bar" in body
+
+
+def test_time_chips_set_a_preset_in_one_click(bob_client, kodexa):
+    body = bob_client.get(URL, {"status": "FAILED", "created_after": "2026-01-01T00:00"}).content.decode()
+    nav = body.split('aria-label="Created"', 1)[1].split("</nav>", 1)[0]
+    link = '<a href="/executions/?status=FAILED&amp;created_within_hours=24" class="chip plain">Last 24 hours</a>'
+    assert link in nav
+    assert 'aria-current' not in nav  # a custom range is none of them
+    body = bob_client.get(URL, {"created_within_hours": 24}).content.decode()
+    nav = body.split('aria-label="Created"', 1)[1].split("</nav>", 1)[0]
+    assert re.search(r'class="chip plain active" aria-current="true"><span aria-hidden="true">✓ </span>Last 24 hours',
+                     nav)
+    assert '<a href="/executions/" class="chip plain">Any time</a>' in nav
