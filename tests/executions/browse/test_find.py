@@ -62,8 +62,9 @@ def test_a_chip_toggles_its_status_and_keeps_the_other_filters(bob_client, kodex
 
 
 def test_zero_counts_are_quiet(bob_client, kodexa):
-    body = bob_client.get(URL, {"q": "no description has this text 9f8e7d"}).content.decode()
+    body = bob_client.get(URL, {"assistant": "no-such-assistant"}).content.decode()
     assert re.search(r'class="chip tone-danger zero" data-status="FAILED"', body)
+    assert "badge" not in body.split('class="status-chips"', 1)[1].split("</nav>", 1)[0]
 
 
 def test_two_consecutive_views_the_second_costs_one_call(bob_client, alice_client, kodexa, clock):
