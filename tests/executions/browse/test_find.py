@@ -50,7 +50,7 @@ def test_chips_count_each_status_within_the_other_filters(bob_client, kodexa):
 
 def test_a_chip_toggles_its_status_and_keeps_the_other_filters(bob_client, kodexa):
     body = bob_client.get(URL, {"status": "FAILED", "sort": "createdOn,asc"}).content.decode()
-    failed = re.search(r'<a href="/executions/\?([^"]*)" class="chip[^"]*active[^"]*" data-status="FAILED" '
+    failed = re.search(r'<a href="/executions/\?([^"]*)" class="chip[^"]*active[^"]*" data-status="FAILED"[^>]*'
                        r'aria-current="true"', body)
     running = re.search(r'<a href="/executions/\?([^"]*)" class="chip[^"]*" data-status="RUNNING"', body)
     assert failed and html.unescape(failed.group(1)) == "sort=createdOn%2Casc"  # pressed: removes it
