@@ -103,17 +103,29 @@ def run_panel_scenarios(wanted: set[str], short: bool) -> tuple[list[dict], list
                         log_path=ROOT / "var" / "bench-gunicorn.log")
     rows: list[dict] = []
     sweep: list[dict] = []
+    counts: list[dict] = []  # /metrics vs the stand-in, once per panel start (a start resets the counters)
+    current: list[scenarios.Bench] = []
     try:
         dashboard_id = provision(panel, dashboard=_dashboard_spec(sim))
         page = _get_json(f"{sim.url}/api/executions?pageSize=50&query=*", sim.api_key)
         ids = [e["id"] for e in page["content"]]
         default = gunicorn_defaults()
 
+        def compare_counts() -> None:
+            if current:
+                bench_ = current.pop()
+                counts.append(scenarios.upstream_counts(bench_, f"{len(counts) + 1}: {bench_.label}"))
+
         def started(workers: int, threads: int) -> scenarios.Bench:
+            compare_counts()
             panel.stop()
             panel.start(workers=workers, threads=threads)
-            return scenarios.Bench(sim=sim, panel=panel, cookie=login(panel.url, USERNAME, PASSWORD),
-                                   execution_ids=ids, dashboard_id=dashboard_id, short=short)
+            calls_at_start = sim.calls()
+            bench_ = scenarios.Bench(sim=sim, panel=panel, cookie=login(panel.url, USERNAME, PASSWORD),
+                                     execution_ids=ids, dashboard_id=dashboard_id, short=short,
+                                     sim_calls_at_start=calls_at_start, label=f"{workers} x {threads}")
+            current.append(bench_)
+            return bench_
 
         if "concurrency" in wanted and not short:
             for workers, threads in SWEEP:
@@ -131,12 +143,13 @@ def run_panel_scenarios(wanted: set[str], short: bool) -> tuple[list[dict], list
             first, total = (300, 2_000) if short else (1_000, 10_000)
             bench = started(*default)  # fresh workers, so the first requests are the first they serve
             rows.append(scenarios.memory(bench, first=first, total=total))
+        compare_counts()
         setup = {"database": database_url.split(":")[0], "cache": cache_url.split(":")[0],
                  "gunicorn": f"gthread {default[0]} workers x {default[1]} threads"}
     finally:
         panel.stop()
         sim.stop()
-    return rows, sweep, setup
+    return rows, sweep, {**setup, "upstream_counts": counts}
 
 
 def run_dashboards(short: bool) -> dict:

@@ -4,7 +4,10 @@ process, and the same request straight at the stand-in with the same load shape,
 from __future__ import annotations
 
 import time
+import urllib.request
 from dataclasses import dataclass
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.common import SimProcess, Stats, run_load
 from tests.servers import PanelServer, rss_kb
@@ -20,6 +23,9 @@ class Bench:
     execution_ids: list[str]
     dashboard_id: int
     short: bool
+    sim_calls_at_start: int = 0  # the stand-in's count when this panel (and its /metrics) started
+    direct_calls: int = 0  # requests the benchmark itself sent straight to the stand-in since then
+    label: str = ""
 
     def duration(self, full: float) -> float:
         return full / 3 if self.short else full
@@ -29,8 +35,11 @@ class Bench:
                          "duration": duration, "max_requests": max_requests})
 
     def direct_load(self, paths: list[str], *, threads: int, duration: float) -> dict:
-        return run_load({"base": self.sim.url, "headers": {"x-api-key": self.sim.api_key}, "paths": paths,
-                         "threads": threads, "duration": duration})
+        before = self.sim.calls()
+        result = run_load({"base": self.sim.url, "headers": {"x-api-key": self.sim.api_key}, "paths": paths,
+                           "threads": threads, "duration": duration})
+        self.direct_calls += self.sim.calls() - before
+        return result
 
     def warm(self, paths: list[str]) -> None:
         """Every page once at 0 ms upstream: names cached, templates compiled, connections open."""
@@ -147,3 +156,17 @@ def memory(bench: Bench, *, first: int, total: int) -> dict:
             "rss_mb_after_all": {p: round(v / 1024, 1) for p, v in after_all.items()},
             "max_growth": round(growth, 3), "target": f"RSS after {total:,} within 10 % of after {first:,}",
             "met": growth <= 0.10 and rest["errors"] == 0}
+
+
+def upstream_counts(bench: Bench, label: str) -> dict:
+    """The panel's own count of the requests it sent Kodexa (/metrics: calls plus GET retries, every worker)
+    against the stand-in's count of the requests it answered from the panel since the panel started."""
+    with urllib.request.urlopen(f"{bench.panel.url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    counted = sum(sample.value for family in text_string_to_metric_families(text)
+                  if family.name in ("kodexa_admin_kodexa_calls", "kodexa_admin_kodexa_retries")
+                  for sample in family.samples if sample.name.endswith("_total"))
+    seen = bench.sim.calls() - bench.sim_calls_at_start - bench.direct_calls
+    difference = abs(counted - seen) / max(1, seen)
+    return {"panel": label, "metrics_calls": int(counted), "sim_calls": seen, "difference": round(difference, 4),
+            "met": difference <= 0.01}

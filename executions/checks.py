@@ -11,6 +11,7 @@ from django.core.checks import Error, Tags, Warning, register
 from executions.kodexa import AUTO, FilterDialect
 from executions.kodexa.tenant import PAGE_BASES, SORT_SEPARATORS
 from kodexa_admin.audit_key import derived_chain_key
+from kodexa_admin.client_ip import parse_networks
 
 
 def _is_loopback(host: str) -> bool:
@@ -61,3 +62,36 @@ def audit_chain_key_check(app_configs: object, **kwargs: object) -> list[Warning
                     hint="Set AUDIT_CHAIN_KEY to a long random value, the same on every instance, kept where the "
                          "database host cannot read it (a secret manager or the app servers' environment).",
                     id="executions.W003")]
+
+
+def _network_problems(setting: str, entries: list[str], code: int) -> list[Error]:
+    # A typo must stop the panel: silently dropping a bad entry would change whose addresses are believed.
+    try:
+        networks = parse_networks(entries)
+    except ValueError as exc:
+        return [Error(f"{setting}: {exc}.", hint="Give addresses or CIDR networks, comma-separated, e.g. "
+                      "127.0.0.1,10.0.0.0/24 (no host bits set in a network).", id=f"kodexa_admin.E{code:03d}")]
+    if any(network.prefixlen == 0 for network in networks):
+        return [Error(f"{setting} contains a network that matches every address.",
+                      hint="List the proxies (or the networks they sit in), never 0.0.0.0/0 or ::/0.",
+                      id=f"kodexa_admin.E{code + 1:03d}")]
+    return []
+
+
+MIN_METRICS_TOKEN = 32
+
+
+@register()
+def reverse_proxy_check(app_configs: object, **kwargs: object) -> list[Error]:
+    return _network_problems("TRUSTED_PROXIES", list(settings.TRUSTED_PROXIES), 1)
+
+
+@register()
+def metrics_access_check(app_configs: object, **kwargs: object) -> list[Error]:
+    problems = _network_problems("METRICS_ALLOWED_NETWORKS", list(settings.METRICS_ALLOWED_NETWORKS), 3)
+    token = settings.METRICS_TOKEN
+    if token and (len(token) < MIN_METRICS_TOKEN or any(c.isspace() for c in token)):
+        problems.append(Error(f"METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters without spaces.",
+                              hint="Generate one: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",
+                              id="kodexa_admin.E005"))
+    return problems

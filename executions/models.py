@@ -11,6 +11,7 @@ from executions.dashboards.models import (
     Widget,
     WidgetKind,
 )
+from executions.preferences.models import Preference
 
 __all__ = [
     "REFRESH_MAX_SECONDS",
@@ -21,6 +22,7 @@ __all__ = [
     "AuditEvent",
     "AuditEventQuerySet",
     "Dashboard",
+    "Preference",
     "SavedView",
     "Widget",
     "WidgetKind",

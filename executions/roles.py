@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
-    "Operators": ("executions.cancel_execution",),
+    "Operators": ("executions.cancel_execution", "executions.reprocess_execution"),
     "Auditors": ("executions.view_auditevent",),
 }
 
 
-def roles_setup(*, group_model, permission_model) -> list[str]:  # type: ignore[no-untyped-def]
-    """Create the groups and grant their permissions; idempotent. Returns what changed, for the output."""
+def roles_setup(*, group_model, permission_model, roles: dict[str, tuple[str, ...]] | None = None) -> list[str]:  # type: ignore[no-untyped-def]
+    """Create the groups and grant their permissions (ROLE_PERMISSIONS, or a migration's frozen copy);
+    idempotent. Returns what changed, for the output."""
     changes: list[str] = []
-    for group_name, permissions in ROLE_PERMISSIONS.items():
+    for group_name, permissions in (ROLE_PERMISSIONS if roles is None else roles).items():
         group, created = group_model.objects.get_or_create(name=group_name)
         if created:
             changes.append(f"created group {group_name}")

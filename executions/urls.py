@@ -7,6 +7,8 @@ from executions.browse import views as browse
 from executions.cancel import views as cancel
 from executions.converters import ExecutionIdConverter
 from executions.dashboards import views as dashboards
+from executions.preferences import views as preferences
+from executions.reprocess import views as reprocess
 
 register_converter(ExecutionIdConverter, "execution_id")
 
@@ -15,6 +17,11 @@ execution_patterns = [
     path("<execution_id:execution_id>/", browse.execution_detail, name="detail"),
     path("bulk-cancel/", cancel.execution_bulk_cancel, name="bulk_cancel"),
     path("<execution_id:execution_id>/cancel/", cancel.execution_cancel_view, name="cancel"),
+    path("<execution_id:execution_id>/reprocess/", reprocess.execution_reprocess_view, name="reprocess"),
+    path("<execution_id:execution_id>/reprocess/<int:event_id>/", reprocess.execution_reprocess_result,
+         name="reprocess_result"),
+    path("<execution_id:execution_id>/cancel/<int:event_id>/then-reprocess/", reprocess.execution_cancel_then_reprocess,
+         name="cancel_then_reprocess"),
 ]
 
 audit_patterns = [
@@ -27,5 +34,6 @@ urlpatterns = [
     path("", dashboards.home, name="home"),
     path("executions/", include((execution_patterns, "executions"))),
     path("audit/", include((audit_patterns, "audit"))),
+    path("preferences/clock/", preferences.set_clock, name="set_clock"),
     path("", include("executions.dashboards.urls")),
 ]

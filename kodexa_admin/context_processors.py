@@ -10,4 +10,6 @@ def panel(request: HttpRequest) -> dict[str, object]:
         "KODEXA_DEMO": settings.KODEXA_DEMO,
         "KODEXA_UI_URL": settings.KODEXA_UI_URL,
         "request_id": getattr(request, "request_id", ""),
+        # The user's clock (kodexa_admin.middleware.ClockMiddleware); None outside a request it ran for.
+        "clock": getattr(request, "clock", None),
     }

@@ -1,6 +1,8 @@
 """gunicorn settings. Threads hide Kodexa's latency: a worker waiting on the API still serves others."""
 
 import os
+import shutil
+from pathlib import Path
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
@@ -17,7 +19,9 @@ control_socket_disable = True
 
 # gunicorn's own lines are JSON too, and each access line carries the request id the app put in X-Request-ID.
 accesslog = "-" if os.environ.get("GUNICORN_ACCESSLOG", "true").lower() == "true" else None
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
+# The first field is the client's address as the app resolved it (TRUSTED_PROXIES); `peer` is the direct peer.
+access_log_format = ('%({kodexa.client_ip}e)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s '
+                     'peer=%(h)s')
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -37,3 +41,31 @@ logconfig_dict = {
         "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+
+# Metrics (kodexa_admin/metrics.py): each worker writes its counters to files in one directory per instance, and
+# /metrics adds them up. Set before any worker imports prometheus_client; two instances on one host must not
+# share a directory (the default is per port). Emptied when the instance starts, so counts begin at zero, like a
+# single process's; Prometheus sees a counter reset, as after any restart.
+_metrics_dir_is_ours = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+_metrics_dir = Path(os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    str(Path(__file__).resolve().parent.parent / "var" / f"metrics-{os.environ.get('PORT', '8000')}"),
+))
+
+
+def on_starting(server):
+    _metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in _metrics_dir.glob("*.db"):  # only prometheus-client's files, whatever else the directory holds
+        stale.unlink()
+
+
+def on_exit(server):
+    if _metrics_dir_is_ours:  # var/ would otherwise collect a directory per port ever used
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
+
+
+def child_exit(server, worker):
+    # A worker that exits (recycled by max_requests, or killed) keeps its counts: only its live gauges go.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

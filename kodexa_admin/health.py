@@ -30,9 +30,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @require_safe
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Database and cache must work; Kodexa's reachability (probed at most once a minute, shared by every
-    worker) and the circuit breaker's state are reported but never make the panel unready."""
+    """Ready when the database and the cache work and the circuit breaker is not open; otherwise 503 with the
+    reasons. Kodexa's reachability (probed at most once a minute, shared by every worker) is reported but never
+    makes the panel unready: the open breaker is what says Kodexa keeps failing for this panel's own calls."""
     checks: dict[str, str] = {}
+    reasons: list[str] = []
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -40,18 +42,26 @@ def readyz(request: HttpRequest) -> JsonResponse:
     except Exception as exc:  # any driver error means "not ready"
         logger.error("readiness: database check failed", extra={"error": type(exc).__name__})
         checks["database"] = "error"
+        reasons.append(f"database: {type(exc).__name__}")
     try:
         probe = uuid.uuid4().hex
         cache.set("readyz:probe", probe, 10)
         checks["cache"] = "ok" if cache.get("readyz:probe") == probe else "error"
+        if checks["cache"] != "ok":
+            reasons.append("cache: a value written could not be read back")
     except Exception as exc:
         logger.error("readiness: cache check failed", extra={"error": type(exc).__name__})
         checks["cache"] = "error"
-    ready = all(value == "ok" for value in checks.values())
-    body: dict[str, object] = {"status": "ok" if ready else "error", "checks": checks}
-    if checks["cache"] == "ok":  # without a working cache every probe would call Kodexa
+        reasons.append(f"cache: {type(exc).__name__}")
+    body: dict[str, object] = {"checks": checks}
+    if checks["cache"] == "ok":  # the breaker lives in the cache; without it every probe would also call Kodexa
+        checks["circuit"] = circuit_state()
+        if checks["circuit"] == "open":
+            reasons.append("circuit: Kodexa failed repeatedly and calls are paused")
         reachability = kodexa_reachability()
         checks["kodexa"] = reachability.status
-        checks["circuit"] = circuit_state()
         body["kodexa_checked_at"] = reachability.checked_at
-    return JsonResponse(body, status=200 if ready else 503)
+    body = {"status": "error" if reasons else "ok", **body}
+    if reasons:
+        body["reason"] = "; ".join(reasons)
+    return JsonResponse(body, status=503 if reasons else 200)

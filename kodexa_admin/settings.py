@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "kodexa_admin.middleware.RequestIDMiddleware",
+    "kodexa_admin.metrics.RequestMetricsMiddleware",  # latency by URL name (static files are whitenoise's)
     # Outside CommonMiddleware, so the 400 page for a disallowed Host (raised there) still gets these headers.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -61,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Default-deny: every view needs a login unless it opts out with @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # The user's clock (UTC or their browser's zone) for shown times and typed date filters.
+    "kodexa_admin.middleware.ClockMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
@@ -132,7 +135,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
+# The address axes counts failures against is the one the audit log records (kodexa_admin/client_ip.py).
+AXES_CLIENT_IP_CALLABLE = "kodexa_admin.client_ip.client_ip"
 AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -141,6 +145,17 @@ SESSION_COOKIE_AGE = int(timedelta(hours=8).total_seconds())  # one support shif
 # Sessions are read from the shared cache and written through to the database: one query less per page, and
 # still shared by every worker and host (the cache is Redis there) and durable across cache restarts.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# --- Reverse proxies --------------------------------------------------------------------------------------
+# Addresses or CIDRs of the proxies in front (nginx). X-Forwarded-For is read only from these peers; empty
+# (the default) ignores it, which is right when clients connect to gunicorn directly.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# --- Metrics ----------------------------------------------------------------------------------------------
+# /metrics answers clients from these networks (the address TRUSTED_PROXIES resolve), or any client that sends
+# `Authorization: Bearer <METRICS_TOKEN>` (unset: no token is accepted).
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 # --- Security headers -------------------------------------------------------------------------------------
 SECURE = env.bool("DJANGO_SECURE", default=False)
@@ -154,6 +169,9 @@ CSRF_FAILURE_VIEW = "kodexa_admin.errors.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 if SECURE:
     SECURE_SSL_REDIRECT = True
+    # Probes and Prometheus talk to each instance directly over plain HTTP on its loopback or internal port; a
+    # redirect to https there would only fail them. Nothing on these paths reads a cookie or a session.
+    SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = int(timedelta(days=365).total_seconds())
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -226,7 +244,7 @@ LOGGING = {
     "formatters": {
         "json": {
             "()": "kodexa_admin.logging.RedactingJsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(client_ip)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
     },

@@ -123,6 +123,10 @@ def cancel_execution(state: SimState, request: Request) -> Response:
     return _ok(execution, status)
 
 
+def reprocess_family(state: SimState, request: Request) -> Response:
+    return _ok(state.reprocess(request.params["id"], request.json()))
+
+
 def list_status_messages(state: SimState, request: Request) -> Response:
     return _ok(state.messages(request.params["id"]))
 
@@ -278,6 +282,7 @@ _API_TABLE: list[tuple[str, dict[str, Handler]]] = [
     ("/api/assistants/{id}", {"GET": _GET_ASSISTANT}),
     ("/api/document-families", {"GET": _LIST_FAMILIES}),
     ("/api/document-families/{id}", {"GET": _GET_FAMILY}),
+    ("/api/document-families/{id}/reprocess", {"POST": reprocess_family}),
     ("/api/organizations", {"GET": list_organizations}),
     ("/api/organizations/{id}", {"GET": get_organization}),
     ("/api/projects", {"GET": _LIST_PROJECTS}),

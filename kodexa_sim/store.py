@@ -141,6 +141,32 @@ class SimState:
                 raise ApiError(409, "Execution is not in a cancellable state")
             return 200, execution  # an unknown status added through the control plane: leave it alone
 
+    def reprocess(self, family_id: str, body: Any) -> dict[str, Any]:
+        """POST /api/document-families/{id}/reprocess: one new PENDING execution per assistant, run like any other.
+
+        Every assistant is checked before anything is created, so a refused request changes nothing."""
+        with self.lock:
+            family = self.world.families.get(family_id)
+            if family is None:
+                raise ApiError(404, f"Document family {family_id} not found")
+            assistant_ids = body.get("assistantIds") if isinstance(body, dict) else None
+            if (not isinstance(assistant_ids, list) or not assistant_ids
+                    or not all(isinstance(item, str) for item in assistant_ids)):
+                raise ApiError(400, "'assistantIds' must be a non-empty list of assistant ids")
+            for assistant_id in assistant_ids:
+                assistant = self.world.assistants.get(assistant_id)
+                if assistant is None:
+                    raise ApiError(400, f"Assistant {assistant_id} not found")
+                if not assistant.get("active", True):
+                    raise ApiError(400, f"Assistant {assistant_id} is not active")
+            for assistant_id in dict.fromkeys(assistant_ids):  # a repeated id reprocesses once
+                execution = self.create({"assistantId": assistant_id, "documentFamilyId": family_id,
+                                         "status": "PENDING",
+                                         "description": f"Reprocess of {family.get('path') or family_id}"})
+                if isinstance(execution.get("context"), dict):
+                    execution["context"]["documentFamilyId"] = family_id
+            return family
+
     def create(self, fields: dict[str, Any], *, lifecycle: bool = True) -> dict[str, Any]:
         """POST /api/executions and /_sim/executions: fill every field not given with a default.
 

@@ -192,6 +192,15 @@ class Browserless:
                                                               "token": token})
 
 
+    def reprocess(self, execution_id: str, assistant_id: str, reason: str = "multi-process test") -> requests.Response:
+        page = self.get(f"/executions/{execution_id}/reprocess/")
+        token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
+        return self.session.post(f"{self.base_url}/executions/{execution_id}/reprocess/", timeout=120,
+                                 allow_redirects=False, data={"csrfmiddlewaretoken": self._csrf(page.text),
+                                                              "reason_category": "problem_fixed", "reason": reason,
+                                                              "assistants": assistant_id, "token": token})
+
+
 def usable_in_production(user, password: str) -> None:  # type: ignore[no-untyped-def]
     """The test settings hash passwords with MD5 for speed; production settings only verify real hashers."""
     from django.contrib.auth.hashers import PBKDF2PasswordHasher

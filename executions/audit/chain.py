@@ -29,6 +29,8 @@ from django.utils import timezone
 
 from executions.audit.models import AuditAction, AuditEvent
 from executions.upstream.client import redact_api_key
+from kodexa_admin.client_ip import client_ip
+from kodexa_admin.metrics import record_audit_event
 
 logger = logging.getLogger("executions.audit")
 
@@ -56,8 +58,8 @@ class RequestMeta:
 
     @classmethod
     def of(cls, request: HttpRequest) -> RequestMeta:
-        # REMOTE_ADDR only: X-Forwarded-For is trivially forged unless a known proxy sets it (see README).
-        return cls(request_id=getattr(request, "request_id", ""), client_ip=request.META.get("REMOTE_ADDR"),
+        # X-Forwarded-For counts only from TRUSTED_PROXIES: the same answer axes and the logs use.
+        return cls(request_id=getattr(request, "request_id", ""), client_ip=client_ip(request),
                    user_agent=request.headers.get("User-Agent", ""))
 
 
@@ -188,6 +190,7 @@ def audit_event_append(
         prev_hash = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS_HASH
         event = AuditEvent(**fields, prev_hash=prev_hash, hash=chain_hash(prev_hash, canonical_payload(fields)))
         event.save()
+    record_audit_event(event.action)
     logger.info(
         "audit event appended",
         extra={"audit_event_id": event.pk, "audit_action": event.action, "execution_id": event.execution_id,

@@ -18,8 +18,8 @@ class AuditFilterForm(forms.Form):
     outcome = forms.ChoiceField(required=False, choices=[("", "Any outcome"), *[(o.value, o.value.capitalize())
                                                                                  for o in AuditOutcome]],
                                 widget=forms.Select)
-    since = UTCDateTimeField(required=False, label="From (UTC)")
-    until = UTCDateTimeField(required=False, label="Until (UTC)")
+    since = UTCDateTimeField(required=False, label="From")
+    until = UTCDateTimeField(required=False, label="Until")
     batch_id = forms.UUIDField(required=False, label="Batch id")
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 

@@ -15,6 +15,13 @@ class AuditAction(models.TextChoices):
     CANCEL_DENIED = "cancel.denied", "Cancel denied"
     CANCEL_SKIPPED = "cancel.skipped", "Cancel not sent (already finished)"
     CANCEL_RECONCILED = "cancel.reconciled", "Cancel outcome reconciled"
+    REPROCESS_REQUESTED = "reprocess.requested", "Reprocess requested"
+    REPROCESS_SUCCEEDED = "reprocess.succeeded", "Reprocess succeeded"
+    REPROCESS_FAILED = "reprocess.failed", "Reprocess failed"
+    REPROCESS_UNKNOWN = "reprocess.unknown", "Reprocess outcome unknown"
+    REPROCESS_DENIED = "reprocess.denied", "Reprocess denied"
+    REPROCESS_SKIPPED = "reprocess.skipped", "Reprocess not sent"
+    REPROCESS_RECONCILED = "reprocess.reconciled", "Reprocess outcome reconciled"
     AUDIT_EXPORTED = "audit.exported", "Audit log exported"
 
 
@@ -64,7 +71,8 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        permissions = [("cancel_execution", "Can cancel Kodexa executions")]
+        permissions = [("cancel_execution", "Can cancel Kodexa executions"),
+                       ("reprocess_execution", "Can reprocess Kodexa documents")]
         indexes = [models.Index(fields=["execution_id", "-id"], name="audit_execution_idx")]
 
     def __str__(self) -> str:

@@ -24,12 +24,24 @@ from executions.browse.query import (
     parse_utc_datetime,
 )
 from executions.kodexa import Assistant
+from executions.preferences.clock import ZonedDateTimeInput, zoned_label
 
 
 class UTCDateTimeField(forms.Field):
-    """A date filter of the audit log or a widget: parsed by the same rules as the list's dates."""
+    """A date filter of the audit log: typed in the user's clock (its label names it), cleaned to aware UTC by the
+    same rules as the list's dates."""
 
-    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    widget = ZonedDateTimeInput
+
+    def __init__(self, *, label: str = "", **kwargs: object) -> None:
+        # The label names the zone the value is read in, which is the request's, not known when the form class is
+        # built: kept bare here and completed when the field is rendered.
+        super().__init__(label=label, **kwargs)
+        self.bare_label = label
+
+    def get_bound_field(self, form: forms.Form, field_name: str) -> forms.BoundField:
+        self.label = zoned_label(self.bare_label)
+        return super().get_bound_field(form, field_name)
 
     def to_python(self, value: object) -> datetime | None:
         if isinstance(value, datetime):
@@ -42,7 +54,7 @@ class UTCDateTimeField(forms.Field):
             raise forms.ValidationError(str(exc), code="invalid") from None
 
 
-_DATE_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+_DATE_INPUT = ZonedDateTimeInput()
 
 
 class ExecutionFilterForm(forms.Form):
@@ -53,8 +65,8 @@ class ExecutionFilterForm(forms.Form):
         choices=[(s.value, s.label) for s in FILTERABLE_STATUSES]))
     assistant = forms.Field(required=False, widget=forms.Select)
     q = forms.Field(required=False, label="Search", widget=forms.TextInput(attrs={"maxlength": MAX_TEXT}))
-    created_after = forms.Field(required=False, label="Created after (UTC)", widget=_DATE_INPUT)
-    created_before = forms.Field(required=False, label="Created before (UTC)", widget=_DATE_INPUT)
+    created_after = forms.Field(required=False, label="Created after", widget=_DATE_INPUT)
+    created_before = forms.Field(required=False, label="Created before", widget=_DATE_INPUT)
     # The visible time control: a moving window (kept relative in views and widgets), or the custom inputs above.
     created_within_hours = forms.Field(required=False, label="Created", widget=forms.Select(
         choices=[("", "Any time"), *CREATED_PRESETS, (CUSTOM_RANGE, "Custom range")]))
@@ -71,6 +83,8 @@ class ExecutionFilterForm(forms.Form):
         super().__init__(data, **kwargs)
         self.query = ExecutionQuery()
         self.offer_assistants(assistants)
+        for name in ("created_after", "created_before"):  # read in the user's clock, which the label names
+            self.fields[name].label = zoned_label(self.fields[name].label)
         self.fields["q"].widget.attrs.update(
             {"placeholder": "Description, or an execution id (8+ characters)", "data-search": "",
              "type": "search"}

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from django.utils import timezone
 
 from executions.kodexa import After, AnyOf, Before, Clause, Equals, ExecutionField, ExecutionStatus
+from executions.preferences.clock import user_zone
 
 # Kodexa ids are UUIDs; anything else in an execution URL is a 404 with no upstream call.
 EXECUTION_ID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -85,14 +86,15 @@ QUERY_PARAMS = ("status", "assistant", "q", "created_after", "created_before", "
 
 
 def parse_utc_datetime(text: str) -> datetime:
-    """An ISO 8601 date or date-time as aware UTC; a value without an offset is UTC (the inputs say so). Raises
-    ValueError with the message to show."""
+    """An ISO 8601 date or date-time as aware UTC. A value without an offset is in the active zone (the user's
+    clock, UTC unless they chose local; the inputs' labels say which): links the panel writes carry an explicit
+    offset, so they mean the same instant for everyone. Raises ValueError with the message to show."""
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError("Enter a valid date/time.") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.replace(tzinfo=user_zone())
     try:
         utc = parsed.astimezone(UTC)
     except OverflowError:  # an offset pushes it past year 1 or 9999
@@ -286,5 +288,6 @@ def _lists(params: Mapping[str, object]) -> dict[str, list[str]]:
 
 
 def _local_input(value: datetime) -> str:
-    """The value a `datetime-local` input shows (UTC, minutes)."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+    """A date in a link: UTC to the minute, with its offset ("2026-11-28T15:00Z"), so a link shared between people
+    on different clocks means the same instant. The inputs show it in the viewer's zone (ZonedDateTimeInput)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")

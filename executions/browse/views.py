@@ -21,8 +21,11 @@ from executions.cancel.services import (
     MAX_BATCH,
     cancel_token_new,
 )
+from executions.charts.selectors import runs_chart_for_list
 from executions.dashboards.selectors import team_list
 from executions.kodexa import ExecutionStatus, KodexaError, KodexaFilterRejected, KodexaNotFound
+from executions.reprocess.selectors import reprocess_origin
+from executions.reprocess.services import REPROCESS_PERMISSION, reprocessable
 from executions.templatetags.panel import STATUS_TONES
 from executions.upstream.problems import describe_upstream_error, log_upstream_problem, problem_response
 
@@ -114,6 +117,7 @@ def execution_list(request: HttpRequest) -> HttpResponse:
         context["can_cancel"] = request.user.has_perm(CANCEL_PERMISSION)
         if not request.htmx:  # the full page's "save view" form offers the user's teams
             context["teams"] = list(team_list(user=request.user))
+            context["runs_chart"] = runs_chart_for_list(query)  # shared, fresh for a minute: no call when warm
 
     try:
         # An htmx refresh that fails keeps the rows already on screen (and says so) rather than older ones.
@@ -166,6 +170,7 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
     def database_reads() -> None:  # while Kodexa answers
         # The first permission check loads them all (two queries), for the navigation and buttons too.
         context["can_cancel"] = request.user.has_perm(CANCEL_PERMISSION)
+        context["can_reprocess"] = request.user.has_perm(REPROCESS_PERMISSION)
         context["activity"] = audit_queries.audit_events_for_execution(execution_id=execution_id)
 
     try:
@@ -182,6 +187,11 @@ def execution_detail(request: HttpRequest, execution_id: str) -> HttpResponse:
         context["cancelling_since"] = execution.updated_on
     if context["can_cancel"] and execution.status.accepts_cancel:
         context["cancel_form"] = CancelForm(initial={"token": cancel_token_new()})
+    context["reprocess_offered"] = context["can_reprocess"] and reprocessable(execution) is None
+    # Cancel, then reprocess: for a run that will be reprocessable once stopped.
+    context["then_reprocess_offered"] = bool(context["can_reprocess"] and execution.document_family_id
+                                             and execution.assistant_id)
+    context["reprocess_origin"] = reprocess_origin(execution)
     return render(request, "browse/detail.html", context)
 
 

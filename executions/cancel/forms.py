@@ -10,7 +10,7 @@ from executions.browse.forms import no_control_characters
 from executions.browse.query import is_execution_id
 from executions.cancel.services import MAX_BATCH, CancelReason, ReasonCategory, cancel_token_new
 
-_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"  # noqa: S105 (a pattern, not a secret)
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"  # noqa: S105 (a pattern, not a secret)
 
 
 class CancelForm(forms.Form):
@@ -28,8 +28,11 @@ class CancelForm(forms.Form):
         label="Reason (kept in the audit log)", min_length=3, max_length=500, strip=True,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. Stuck at OCR for 3 hours; customer asked"}),
     )
-    token = forms.RegexField(regex=_TOKEN_PATTERN, widget=forms.HiddenInput, required=False,
+    token = forms.RegexField(regex=TOKEN_PATTERN, widget=forms.HiddenInput, required=False,
                              error_messages={"invalid": "This form has expired; reload the page and try again."})
+    # Offered where the user may reprocess and the execution has a document and an assistant.
+    then_reprocess = forms.BooleanField(required=False,
+                                        label="Then reprocess the document with the same assistant, once stopped")
 
     def clean_reason(self) -> str:
         return no_control_characters(self.cleaned_data["reason"])

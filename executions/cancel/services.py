@@ -26,14 +26,11 @@ from executions.cancel.denials import refusal_admit
 from executions.kodexa import (
     CancelResponse,
     Execution,
-    KodexaBadResponse,
     KodexaConflict,
-    KodexaConnectionError,
     KodexaError,
     KodexaNotConfigured,
     KodexaNotFound,
-    KodexaRedirect,
-    KodexaTimeout,
+    may_have_been_applied,
 )
 from executions.upstream.client import kodexa_client
 from executions.upstream.pool import CANCEL_POOL, run_parallel
@@ -240,19 +237,19 @@ def cancel_permission_require(*, user: AbstractBaseUser, execution_ids: Sequence
     """The one permission check for cancelling. A refusal is audited, then raised as CancelNotAllowed."""
     if user.has_perm(CANCEL_PERMISSION):
         return
-    _refusal_record(user=user, execution_ids=execution_ids, reason_text=reason_text, meta=meta,
-                    reason_category=reason_category, batch_id=batch_id)
+    refusal_record(user=user, execution_ids=execution_ids, reason_text=reason_text, meta=meta,
+                   reason_category=reason_category, batch_id=batch_id)
     raise CancelNotAllowed()
 
 
-def _refusal_record(*, user: AbstractBaseUser, execution_ids: Sequence[str], reason_text: str,
-                    meta: RequestMeta, reason_category: str, batch_id: uuid.UUID | None) -> None:
-    """One `cancel.denied` event per attempt, however many executions it named, within the per-user limit of
-    `denials` (past it the attempt is counted instead)."""
+def refusal_record(*, user: AbstractBaseUser, execution_ids: Sequence[str], reason_text: str,
+                   meta: RequestMeta, reason_category: str, batch_id: uuid.UUID | None,
+                   action: AuditAction = AuditAction.CANCEL_DENIED, permission: str = CANCEL_PERMISSION) -> None:
+    """One `*.denied` event per attempt, however many executions it named, within the per-user limit of
+    `denials` (past it the attempt is counted instead; the limit is shared by every audited action)."""
     ids = list(execution_ids)
     admission = refusal_admit(user_pk=user.pk, execution_ids=len(ids))
-    common = {"action": AuditAction.CANCEL_DENIED, "actor": user, "meta": meta,
-              "error": f"missing permission {CANCEL_PERMISSION}"}
+    common = {"action": action, "actor": user, "meta": meta, "error": f"missing permission {permission}"}
     if admission.pending is not None:
         pending = admission.pending
         since = datetime.fromtimestamp(pending.since, UTC).isoformat() if pending.since else None
@@ -263,9 +260,8 @@ def _refusal_record(*, user: AbstractBaseUser, execution_ids: Sequence[str], rea
         audit_event_append(**common, execution_id=ids[0] if len(ids) == 1 else "", reason_category=reason_category,
                            reason=reason_text[:MAX_REASON], batch_id=batch_id,
                            details={"count": len(ids), "execution_ids": ids[:DENIED_IDS_SHOWN]})
-    logger.warning("cancel refused: missing permission", extra={"actor": user.get_username(),
-                                                                "executions": len(ids),
-                                                                "recorded": admission.record})
+    logger.warning("%s refused: missing permission", action.split(".")[0],
+                   extra={"actor": user.get_username(), "executions": len(ids), "recorded": admission.record})
 
 
 def _key(user: AbstractBaseUser, token: str, execution_id: str, *, batched: bool) -> str:
@@ -329,10 +325,7 @@ def _judge(attempt: _Attempt) -> tuple[CancelOutcome, str, int | None, float | N
     assert exc is not None
     status = getattr(exc, "status", None)
     latency = getattr(exc, "elapsed_ms", None)
-    if isinstance(exc, KodexaTimeout) or (isinstance(exc, KodexaConnectionError) and exc.maybe_sent) or (
-        isinstance(exc, KodexaBadResponse) and not isinstance(exc, KodexaRedirect) and status is not None
-        and 200 <= status < 300
-    ):
+    if may_have_been_applied(exc):
         return (CancelOutcome.UNKNOWN, "Kodexa did not confirm the cancel in time; it may or may not have been "
                 "applied. Check the execution's status before trying again.", status, latency, _error_text(exc))
     if isinstance(exc, KodexaConflict):

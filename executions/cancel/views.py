@@ -51,7 +51,8 @@ def execution_cancel_view(request: HttpRequest, execution_id: str) -> HttpRespon
         return _forbidden(request)
     form = CancelForm(request.POST)
     if not form.is_valid():
-        context = {"nav_section": "executions", "execution_id": execution_id, "form": form}
+        context = {"nav_section": "executions", "execution_id": execution_id, "form": form,
+                   "then_reprocess_offered": bool(form["then_reprocess"].value())}  # keep the choice made
         return render(request, "cancel/invalid.html", context, status=400)
     try:
         result = execution_cancel(user=request.user, execution_id=execution_id, reason=form.to_reason(),
@@ -59,6 +60,10 @@ def execution_cancel_view(request: HttpRequest, execution_id: str) -> HttpRespon
     except CancelNotAllowed:  # the permission was withdrawn a moment ago
         return _forbidden(request)
     messages.add_message(request, _OUTCOME_LEVELS[result.outcome], result.message)
+    if form.cleaned_data["then_reprocess"] and result.request_event_id is not None:
+        # The reprocess waits for the cancel to take effect, on a page that watches the execution.
+        return redirect("executions:cancel_then_reprocess", execution_id=execution_id,
+                        event_id=result.request_event_id)
     return redirect("executions:detail", execution_id=execution_id)
 
 

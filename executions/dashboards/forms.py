@@ -140,6 +140,7 @@ class WidgetEditForm(forms.Form):
     title = _name_field("Title")
     kind = forms.ChoiceField(choices=WidgetKind.choices, initial=WidgetKind.COUNT, label="Show as")
     limit = forms.IntegerField(min_value=1, max_value=WIDGET_LIMIT_MAX, initial=10, label="Rows (tables)")
+    trend = forms.BooleanField(required=False, label="Trend line (counts)")
 
 
 class WidgetAddForm(WidgetEditForm):

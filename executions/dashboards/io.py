@@ -21,6 +21,7 @@ from executions.dashboards.models import (
     WIDGETS_PER_DASHBOARD_MAX,
     WidgetKind,
 )
+from executions.preferences.clock import ClockChoice, using
 
 # Value types of the view's keys; the form checks the values themselves.
 _VIEW_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -30,7 +31,7 @@ _VIEW_TYPES: dict[str, type | tuple[type, ...]] = {
 _STATUS_VALUES = {s.value for s in FILTERABLE_STATUSES}
 _KINDS = {k.value for k in WidgetKind}
 _TOP_KEYS = ("name", "team", "refresh_seconds", "widgets")
-_WIDGET_KEYS = ("title", "kind", "limit", "view")
+_WIDGET_KEYS = ("title", "kind", "limit", "trend", "view")
 
 
 class ViewInvalid(ValueError):
@@ -45,6 +46,7 @@ class WidgetSpec:
     kind: str
     limit: int
     view: dict[str, object]  # normalized: ExecutionQuery.to_view()
+    trend: bool = False  # count widgets: a trend line over the query's window
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +90,8 @@ def view_check(view: object, *, path: str = "view") -> tuple[ExecutionQuery | No
                     params.setdefault("status", []).append(status)
         else:
             params[key] = [str(value)]
-    query, invalid = ExecutionQuery.from_params(params)
+    with using(ClockChoice()):  # a stored view or a dashboard file means the same for everyone: no offset is UTC
+        query, invalid = ExecutionQuery.from_params(params)
     errors.extend(f"{path}.{field}: {message}" for field, messages in invalid.items() for message in messages)
     if errors:
         return None, errors
@@ -159,6 +162,11 @@ def _widget_check(raw: object, *, path: str, errors: list[str]) -> WidgetSpec | 
     limit = raw.get("limit", DEFAULT_WIDGET_LIMIT)
     if not _is(limit, int) or not 1 <= limit <= WIDGET_LIMIT_MAX:
         errors.append(f"{path}.limit: must be an integer from 1 to {WIDGET_LIMIT_MAX}")
+    trend = raw.get("trend", False)
+    if not isinstance(trend, bool):
+        errors.append(f"{path}.trend: must be true or false")
+    elif trend and kind in _KINDS and kind != WidgetKind.COUNT:
+        errors.append(f"{path}.trend: only a count widget has a trend line")
     if "view" not in raw:
         errors.append(f"{path}.view: required")
         return None
@@ -166,17 +174,21 @@ def _widget_check(raw: object, *, path: str, errors: list[str]) -> WidgetSpec | 
     errors.extend(view_errors)
     if query is None or len(errors) > before:
         return None
-    return WidgetSpec(title=title, kind=str(kind), limit=int(limit), view=query.to_view())
+    return WidgetSpec(title=title, kind=str(kind), limit=int(limit), view=query.to_view(), trend=bool(trend))
 
 
 def dashboard_spec_dump(*, name: str, team: str, refresh_seconds: int,
-                        widgets: list[tuple[str, str, int, dict[str, object]]]) -> dict[str, object]:
-    """The JSON form; `limit` only for tables, where it means something (so a round trip is exact)."""
+                        widgets: list[tuple[str, str, int, dict[str, object]]],
+                        trends: frozenset[int] = frozenset()) -> dict[str, object]:
+    """The JSON form; `limit` only for tables and `trend` only when set, where they mean something (so a round
+    trip is exact). `trends`: the indexes of the widgets with a trend line."""
     items: list[dict[str, object]] = []
-    for title, kind, limit, view in widgets:
+    for index, (title, kind, limit, view) in enumerate(widgets):
         item: dict[str, object] = {"title": title, "kind": kind}
         if kind == WidgetKind.TABLE:
             item["limit"] = limit
+        if index in trends:
+            item["trend"] = True
         item["view"] = view
         items.append(item)
     return {"name": name, "team": team, "refresh_seconds": refresh_seconds, "widgets": items}

@@ -70,6 +70,7 @@ class WidgetKind(models.TextChoices):
     COUNT = "count", "Count"
     TABLE = "table", "Table"
     STATUS_BREAKDOWN = "status_breakdown", "Status breakdown"
+    RUNS_OVER_TIME = "runs_over_time", "Runs over time"
 
 
 class Widget(models.Model):
@@ -80,6 +81,8 @@ class Widget(models.Model):
     title = models.CharField(max_length=NAME_MAX_LENGTH)
     kind = models.CharField(max_length=20, choices=WidgetKind.choices, default=WidgetKind.COUNT)
     limit = models.PositiveSmallIntegerField(default=DEFAULT_WIDGET_LIMIT, help_text="Rows shown by a table widget.")
+    # A count widget's trend line: its count per bucket over the query's window (one more shared read).
+    trend = models.BooleanField(default=False, help_text="Count widgets: show a trend line over the window.")
     # PROTECT: deleting a saved view first copies its query into the widgets that use it (see services).
     saved_view = models.ForeignKey(SavedView, null=True, blank=True, on_delete=models.PROTECT, related_name="widgets")
     view = models.JSONField(null=True, blank=True)

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.db.models import Prefetch, Q, QuerySet
@@ -14,6 +15,7 @@ from django.http import Http404
 
 from executions.browse.query import DEFAULT_SORT, FILTERABLE_STATUSES, ExecutionQuery
 from executions.browse.selectors import ASSISTANTS, Ref, refs_resolve
+from executions.charts.selectors import RunsChart, runs_chart_shared, runs_read
 from executions.dashboards.io import ViewInvalid, view_to_query
 from executions.dashboards.models import WIDGETS_PER_DASHBOARD_MAX, Dashboard, SavedView, Widget, WidgetKind
 from executions.kodexa import Execution, ExecutionStatus, KodexaError
@@ -40,6 +42,13 @@ def _teams() -> QuerySet[Group]:
 def team_list(*, user: User) -> QuerySet[Group]:
     """The teams (groups other than roles) a user belongs to."""
     return _teams().filter(user=user) if user.is_authenticated else Group.objects.none()
+
+
+def team_administrators(limit: int = 5) -> list[AbstractBaseUser]:
+    """Who can add someone to a team (superusers, in /admin/): named on the page of a user who is in none."""
+    from django.contrib.auth import get_user_model
+
+    return list(get_user_model().objects.filter(is_superuser=True, is_active=True).order_by("username")[:limit])
 
 
 def team_list_for_dashboards(*, user: User) -> QuerySet[Group]:
@@ -185,10 +194,25 @@ class WidgetPanel:
     querystring: str  # the widget's view on /executions/
     total: int | None = None
     rows: tuple[TableRow, ...] = ()
-    bars: tuple[StatusBar, ...] = ()
+    bars: tuple[StatusBar, ...] = ()  # statuses with at least one execution (zeros are left out)
+    chart: RunsChart | None = None  # runs over time; a count's trend line
     fetched_at: datetime | None = None
+    age_seconds: float | None = None  # how old the oldest data of this widget is
     stale_since: datetime | None = None  # set when showing old data because refreshing failed
     problem: UpstreamProblem | None = None  # set when there is no data to show at all
+    changed: frozenset[str] = frozenset()  # numbers that differ from the previous render ("total", a status)
+
+    @property
+    def numbers(self) -> dict[str, int]:
+        """This widget's numbers, to be sent back with the next refresh so changes can be highlighted."""
+        found = {"total": self.total} if self.total is not None else {}
+        found.update((bar.status.value, bar.count) for bar in self.bars)
+        return found
+
+    @property
+    def trend(self) -> tuple[int, ...]:
+        """A count's trend line: its count per bucket, oldest first (buckets not read are left out)."""
+        return tuple(b.total for b in self.chart.buckets if b.covered) if self.chart else ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,27 +226,45 @@ class DashboardData:
     def stale(self) -> bool:
         return any(p.stale_since or p.problem for p in self.panels)
 
+    @property
+    def stale_since(self) -> datetime | None:
+        """The oldest data shown in place of a failed refresh: one banner for the whole dashboard says so."""
+        return min((p.stale_since for p in self.panels if p.stale_since), default=None)
+
+    @property
+    def stale_count(self) -> int:
+        return sum(1 for p in self.panels if p.stale_since)
+
+    @property
+    def numbers(self) -> str:
+        """Every widget's numbers, compact ("12=40;12.FAILED=3"), for the next refresh to compare with."""
+        return ";".join(f"{p.id}{'' if name == 'total' else '.' + name}={n}"
+                        for p in self.panels for name, n in p.numbers.items())
+
 
 def _count_query(query: ExecutionQuery) -> ExecutionQuery:
     # Sort does not change a count: normalizing it lets counts and breakdown bars share cache entries.
     return replace(query, page=1, page_size=1, sort=DEFAULT_SORT)
 
 
-def _reads_for(kind: str, limit: int, query: ExecutionQuery) -> list[ExecutionQuery]:
+def _reads_for(widget: Widget, query: ExecutionQuery, fresh_for: float) -> list[Read[object]]:
+    """The shared reads a widget needs; their cost is bounded per render by UPSTREAM_READS_PER_RENDER_MAX."""
+    kind = widget.kind
     if kind == WidgetKind.TABLE:
-        return [replace(query, page=1, page_size=limit)]
+        return [_read(replace(query, page=1, page_size=widget.limit), fresh_for)]
     if kind == WidgetKind.STATUS_BREAKDOWN:
         statuses = dict.fromkeys(query.statuses or FILTERABLE_STATUSES)  # a repeated status is one bar
-        return [_count_query(replace(query, statuses=(s,))) for s in statuses]
-    return [_count_query(query)]
-
-
-def _list_key(query: ExecutionQuery) -> str:
-    # The view form keeps relative windows relative ("last 24 h"), so the key does not change every second.
-    return _read(query).key
+        return [_read(_count_query(replace(query, statuses=(s,))), fresh_for) for s in statuses]
+    if kind == WidgetKind.RUNS_OVER_TIME:
+        return [runs_read(query, fresh_for)]  # type: ignore[list-item]
+    reads: list[Read[object]] = [_read(_count_query(query), fresh_for)]
+    if widget.trend:
+        reads.append(runs_read(query, fresh_for))  # type: ignore[arg-type]
+    return reads
 
 
 def _read(query: ExecutionQuery, fresh_for: float | None = None) -> Read[ListSnapshot]:
+    # The view form keeps relative windows relative ("last 24 h"), so the key does not change every second.
     params = {"view": query.to_view(), "page": query.page, "page_size": query.page_size}
     return Read(ReadKind.WIDGET, params, lambda: _fetch_list(query), fresh_for)
 
@@ -234,16 +276,29 @@ def _fetch_list(query: ExecutionQuery) -> ListSnapshot:
                         items=tuple(ExecutionSummary.from_execution(e) for e in page.items))
 
 
-def dashboard_data(*, dashboard: Dashboard, meanwhile: Callable[[], object] | None = None) -> DashboardData:
+def parse_numbers(text: str | None) -> dict[str, int]:
+    """What a previous render sent back (DashboardData.numbers); anything malformed is ignored, as it only
+    decides which numbers are highlighted."""
+    found: dict[str, int] = {}
+    for item in (text or "")[:20_000].split(";"):
+        key, sep, value = item.partition("=")
+        if sep and key and len(key) <= 40 and value.isdigit() and len(value) <= 18:
+            found[key] = int(value)
+    return found
+
+
+def dashboard_data(*, dashboard: Dashboard, meanwhile: Callable[[], object] | None = None,
+                   previous: dict[str, int] | None = None) -> DashboardData:
     """Every widget's data: the distinct upstream reads of the whole dashboard run at once, through the
     shared cache (fresh for the dashboard's refresh window), so the page costs one round trip when cold and
     none when warm. A failing read shows its last good value (marked stale) or its error, never a 500.
-    `meanwhile` runs in the caller's thread while the reads are in flight."""
+    `meanwhile` runs in the caller's thread while the reads are in flight. `previous`: the numbers of the
+    render on screen (parse_numbers), to mark the ones that changed."""
     stored = list(dashboard.widgets.all())
     widgets = stored[:WIDGETS_PER_DASHBOARD_MAX]
     fresh_for = float(dashboard.refresh_seconds)
-    plans: list[tuple[Widget, ExecutionQuery | None, list[ExecutionQuery], str | None]] = []
-    reads: dict[str, ExecutionQuery] = {}
+    plans: list[tuple[Widget, ExecutionQuery | None, list[Read[object]], str | None]] = []
+    reads: dict[str, Read[object]] = {}
     budget = UPSTREAM_READS_PER_RENDER_MAX - 1  # one is kept for the assistant names
     for widget in widgets:
         try:
@@ -251,15 +306,15 @@ def dashboard_data(*, dashboard: Dashboard, meanwhile: Callable[[], object] | No
         except ViewInvalid as exc:
             plans.append((widget, None, [], "; ".join(exc.errors)))
             continue
-        needed = _reads_for(widget.kind, widget.limit, query)
-        new = {key: q for q in needed if (key := _list_key(q)) not in reads}
+        needed = _reads_for(widget, query, fresh_for)
+        new = {r.key: r for r in needed if r.key not in reads}
         if len(reads) + len(new) > budget:
             plans.append((widget, query, [], _OVER_BUDGET))
             continue
         reads.update(new)
         plans.append((widget, query, needed, None))
     keys = list(reads)
-    batch = [_read(reads[key], fresh_for) for key in keys]
+    batch: list[Read[object]] = [reads[key] for key in keys]
     want_names = any(w.kind == WidgetKind.TABLE for w in widgets)
     if want_names:
         batch.append(ASSISTANTS)  # alongside the lists, not after them: table names cost no extra round trip
@@ -267,7 +322,7 @@ def dashboard_data(*, dashboard: Dashboard, meanwhile: Callable[[], object] | No
     outcomes = dict(zip(keys, results, strict=False))
     names = results[-1] if want_names else None
     known_names = {a.id: a.name for a in names.value if a.name} if isinstance(names, Cached) else {}
-    panels = tuple(_panel(widget, query, needed, invalid, outcomes, known_names)
+    panels = tuple(_panel(widget, query, needed, invalid, outcomes, known_names, previous)
                    for widget, query, needed, invalid in plans)
     return DashboardData(panels=panels, rendered_at=datetime.now(UTC), upstream_reads=len(batch),
                          hidden_widgets=len(stored) - len(widgets))
@@ -283,8 +338,8 @@ def _problem_of(outcome: object) -> UpstreamProblem:
     return UpstreamProblem("Widget unavailable", "This widget could not be loaded.", 500)
 
 
-def _panel(widget: Widget, query: ExecutionQuery | None, needed: list[ExecutionQuery], invalid: str | None,
-           outcomes: dict[str, object], names: dict[str, str]) -> WidgetPanel:
+def _panel(widget: Widget, query: ExecutionQuery | None, needed: list[Read[object]], invalid: str | None,
+           outcomes: dict[str, object], names: dict[str, str], previous: dict[str, int] | None) -> WidgetPanel:
     base = WidgetPanel(id=widget.pk, title=widget.title, kind=widget.kind, limit=widget.limit,
                        querystring=query.querystring(page=1) if query else "")
     if query is None:
@@ -294,26 +349,44 @@ def _panel(widget: Widget, query: ExecutionQuery | None, needed: list[ExecutionQ
         return replace(base, problem=UpstreamProblem(
             "Not loaded", "This dashboard needs too many Kodexa reads: this widget is left out. Remove a widget "
             "or narrow a status breakdown.", 400, retryable=False))
-    parts = [outcomes[_list_key(q)] for q in needed]
+    parts = [outcomes[r.key] for r in needed]
     failed = [p for p in parts if not isinstance(p, Cached)]
     if failed:
         return replace(base, problem=_problem_of(failed[0]))
-    cached: list[Cached[ListSnapshot]] = parts  # type: ignore[assignment]
+    cached: list[Cached[Any]] = parts  # type: ignore[assignment]
     oldest = min(cached, key=lambda c: c.fetched_at)
     stale = [c for c in cached if c.is_stale]
-    base = replace(base, fetched_at=oldest.fetched_at_dt,
+    base = replace(base, fetched_at=oldest.fetched_at_dt, age_seconds=oldest.age,
                    stale_since=min(c.fetched_at_dt for c in stale) if stale else None)
+    panel = _filled(widget, query, needed, cached, names, base)
+    if previous:
+        prefix = str(widget.pk)
+        changed = frozenset(name for name, n in panel.numbers.items()
+                            if (key := prefix if name == "total" else f"{prefix}.{name}") in previous
+                            and previous[key] != n)
+        panel = replace(panel, changed=changed)
+    return panel
+
+
+def _filled(widget: Widget, query: ExecutionQuery, needed: list[Read[object]], cached: list[Cached[Any]],
+            names: dict[str, str], base: WidgetPanel) -> WidgetPanel:
     if widget.kind == WidgetKind.TABLE:
         snapshot = cached[0].value
         return replace(base, total=snapshot.total, rows=_rows(snapshot.items, names))
     if widget.kind == WidgetKind.STATUS_BREAKDOWN:
-        counts = [(q.statuses[0], c.value.total) for q, c in zip(needed, cached, strict=True)]
+        statuses = list(dict.fromkeys(query.statuses or FILTERABLE_STATUSES))
+        counts = [(s, c.value.total) for s, c in zip(statuses, cached, strict=True)]
         top = max((n for _, n in counts), default=0)
+        # A status with no execution is not a bar: ten rows of which seven say 0 hide the three that matter.
         bars = tuple(StatusBar(status=s, count=n, share=round(100 * n / top) if top else 0,
                                querystring=replace(query, statuses=(s,)).querystring(page=1))
-                     for s, n in counts)
+                     for s, n in counts if n)
         return replace(base, total=sum(n for _, n in counts), bars=bars)
-    return replace(base, total=cached[0].value.total)
+    if widget.kind == WidgetKind.RUNS_OVER_TIME:
+        chart = runs_chart_shared(needed[0], cached[0], query.statuses)  # type: ignore[arg-type]
+        return replace(base, total=chart.total, chart=chart)
+    chart = runs_chart_shared(needed[1], cached[1], query.statuses) if len(cached) > 1 else None  # type: ignore[arg-type]
+    return replace(base, total=cached[0].value.total, chart=chart)
 
 
 def _rows(items: tuple[ExecutionSummary, ...], names: dict[str, str]) -> tuple[TableRow, ...]:

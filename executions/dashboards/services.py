@@ -13,7 +13,7 @@ from django.db.models import F
 
 from executions.browse.query import ExecutionQuery
 from executions.dashboards.io import DashboardSpec, dashboard_spec_dump, view_to_query
-from executions.dashboards.models import WIDGETS_PER_DASHBOARD_MAX, Dashboard, SavedView, Widget
+from executions.dashboards.models import WIDGETS_PER_DASHBOARD_MAX, Dashboard, SavedView, Widget, WidgetKind
 
 
 class DashboardPermissionDenied(Exception):
@@ -79,7 +79,8 @@ def _touch(dashboard: Dashboard) -> None:
 
 @transaction.atomic
 def widget_add(*, dashboard: Dashboard, title: str, kind: str, limit: int = 10,
-               saved_view: SavedView | None = None, query: ExecutionQuery | None = None) -> Widget:
+               saved_view: SavedView | None = None, query: ExecutionQuery | None = None,
+               trend: bool = False) -> Widget:
     """Append a widget showing a saved view or an inline query (exactly one of the two)."""
     if (saved_view is None) == (query is None):
         raise ValueError("A widget shows either a saved view or an inline query.")
@@ -91,14 +92,16 @@ def widget_add(*, dashboard: Dashboard, title: str, kind: str, limit: int = 10,
     widget = Widget.objects.create(
         dashboard=dashboard, position=0 if last is None else last + 1, title=title.strip(), kind=kind, limit=limit,
         saved_view=saved_view, view=query.to_view() if query is not None else None,
+        trend=trend and kind == WidgetKind.COUNT,
     )
     _touch(dashboard)
     return widget
 
 
-def widget_update(*, widget: Widget, title: str, kind: str, limit: int) -> Widget:
+def widget_update(*, widget: Widget, title: str, kind: str, limit: int, trend: bool = False) -> Widget:
     widget.title, widget.kind, widget.limit = title.strip(), kind, limit
-    widget.save(update_fields=["title", "kind", "limit"])
+    widget.trend = trend and kind == WidgetKind.COUNT  # only a count has a trend line
+    widget.save(update_fields=["title", "kind", "limit", "trend"])
     _touch(widget.dashboard)
     return widget
 
@@ -165,7 +168,8 @@ def dashboard_import(*, spec: DashboardSpec, create_team: bool = False,
         dashboard.save(update_fields=["name", "refresh_seconds", "updated_at"])
         dashboard.widgets.all().delete()
     Widget.objects.bulk_create(
-        Widget(dashboard=dashboard, position=i, title=w.title, kind=w.kind, limit=w.limit, view=w.view)
+        Widget(dashboard=dashboard, position=i, title=w.title, kind=w.kind, limit=w.limit, view=w.view,
+               trend=w.trend)
         for i, w in enumerate(spec.widgets)
     )
     return ImportResult(dashboard=dashboard, created=created, team_created=team_created)
@@ -174,11 +178,15 @@ def dashboard_import(*, spec: DashboardSpec, create_team: bool = False,
 def dashboard_export(*, dashboard: Dashboard) -> dict[str, object]:
     """The JSON form (docs/dashboards.md); widgets that use a saved view carry a copy of its query."""
     widgets = []
+    trends = set()
     for widget in dashboard.widgets.select_related("saved_view").order_by("position", "id"):
+        if widget.trend and widget.kind == WidgetKind.COUNT:
+            trends.add(len(widgets))
         view = widget.effective_view
         # Normalized as an import would store it; an invalid one is exported as stored, to show what is wrong.
         with contextlib.suppress(ValueError):
             view = view_to_query(view).to_view()
         widgets.append((widget.title, widget.kind, widget.limit, view))
     return dashboard_spec_dump(name=dashboard.name, team=dashboard.team.name,
-                               refresh_seconds=dashboard.refresh_seconds, widgets=widgets)
+                               refresh_seconds=dashboard.refresh_seconds, widgets=widgets,
+                               trends=frozenset(trends))

@@ -108,6 +108,7 @@ def dashboard_list(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Created dashboard “{dashboard.name}”. Add its first widget.")
         return redirect("dashboards:edit", dashboard_id=dashboard.pk)
     context = {"nav_section": "dashboards", "form": form, "has_teams": teams.exists(),
+               "administrators": selectors.team_administrators(),
                "dashboards": selectors.dashboard_list_visible(user=request.user).prefetch_related("widgets")}
     return render(request, "dashboards/list.html", context, status=400 if form.errors else 200)
 
@@ -117,7 +118,15 @@ def dashboard_detail(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     return _dashboard_page(request, dashboard_id)
 
 
+def _no_team_page(request: HttpRequest) -> HttpResponse:
+    """Dashboards belong to teams: someone in none is told how to join one, not "Not found"."""
+    context = {"nav_section": "dashboards", "administrators": selectors.team_administrators()}
+    return render(request, "dashboards/no_team.html", context)
+
+
 def _dashboard_page(request: HttpRequest, dashboard_id: int) -> HttpResponse:
+    if not request.user.is_superuser and not selectors.team_list(user=request.user).exists():
+        return _no_team_page(request)
     dashboard = selectors.dashboard_get_visible(user=request.user, dashboard_id=dashboard_id)
     context: dict[str, object] = {"nav_section": "dashboards", "dashboard": dashboard}
 
@@ -133,7 +142,9 @@ def _dashboard_page(request: HttpRequest, dashboard_id: int) -> HttpResponse:
 def dashboard_widgets(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     """The widgets fragment that the page polls every refresh_seconds."""
     dashboard = selectors.dashboard_get_visible(user=request.user, dashboard_id=dashboard_id)
-    context = {"dashboard": dashboard, "data": selectors.dashboard_data(dashboard=dashboard)}
+    # The numbers on screen come back with the poll: those that changed are highlighted for a moment.
+    previous = selectors.parse_numbers(request.GET.get("prev"))
+    context = {"dashboard": dashboard, "data": selectors.dashboard_data(dashboard=dashboard, previous=previous)}
     return render(request, "dashboards/_widgets.html", context)
 
 
@@ -153,7 +164,8 @@ def dashboard_edit(request: HttpRequest, dashboard_id: int) -> HttpResponse:
 def _edit_page(request: HttpRequest, dashboard: Dashboard, *, settings_form: DashboardSettingsForm | None = None,
                add_form: WidgetAddForm | None = None, status: int = 200) -> HttpResponse:
     saved_views = selectors.saved_view_list_for_dashboard(user=request.user, dashboard=dashboard)
-    widgets = [(w, WidgetEditForm(initial={"title": w.title, "kind": w.kind, "limit": w.limit}, prefix=f"w{w.pk}"))
+    widgets = [(w, WidgetEditForm(initial={"title": w.title, "kind": w.kind, "limit": w.limit,
+                                               "trend": w.trend}, prefix=f"w{w.pk}"))
                for w in dashboard.widgets.all()]
     add_form = add_form or WidgetAddForm(saved_views=saved_views, assistants=assistant_list_or_empty(),
                                          widget_count=len(widgets), initial={"kind": WidgetKind.COUNT, "limit": 10})
@@ -184,7 +196,8 @@ def widget_add(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     data = form.cleaned_data
     try:
         widget = services.widget_add(dashboard=dashboard, title=data["title"], kind=data["kind"],
-                                     limit=data["limit"], saved_view=data["saved_view"], query=form.inline_query)
+                                     limit=data["limit"], saved_view=data["saved_view"], query=form.inline_query,
+                                     trend=data.get("trend", False))
     except services.DashboardFull as exc:  # another member added the last one meanwhile
         form.add_error(None, str(exc))
         messages.error(request, "The widget was not added: fix the fields marked below.")

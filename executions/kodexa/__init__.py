@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .client import CancelResponse, KodexaClient
+from .client import CancelResponse, KodexaClient, ReprocessResponse
 from .dates import format_datetime, parse_datetime
 from .errors import (
     KodexaAuthError,
@@ -20,6 +20,7 @@ from .errors import (
     KodexaSearchUnavailable,
     KodexaServerError,
     KodexaTimeout,
+    may_have_been_applied,
 )
 from .filters import (
     After,
@@ -83,6 +84,7 @@ __all__ = [
     "KodexaTimeout",
     "Page",
     "Probe",
+    "ReprocessResponse",
     "StatusDetails",
     "StatusMessage",
     "Step",
@@ -93,6 +95,7 @@ __all__ = [
     "build_filter",
     "detect",
     "format_datetime",
+    "may_have_been_applied",
     "parse_datetime",
     "validate_base_url",
     "validate_id",

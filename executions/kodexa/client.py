@@ -59,14 +59,19 @@ from .urls import (
     ROUTE_DOCUMENT_FAMILY,
     ROUTE_EXECUTION,
     ROUTE_EXECUTIONS,
+    ROUTE_REPROCESS,
     ROUTE_STATUS_MESSAGES,
     route_path,
     validate_base_url,
+    validate_id,
 )
 
 logger = logging.getLogger("executions.kodexa")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+# Told of every call once it ends, for metrics: (method, route template, HTTP status or None when no answer came,
+# the KodexaError class name when the call failed, seconds, retries). The client knows nothing of what listens.
+CallHook = Callable[[str, str, int | None, str | None, float, int], None]
 _JSON_TYPES = ("application/json", "application/problem+json")
 _SORT = re.compile(r"\s*(?P<field>[A-Za-z]+)\s*(?:[,:]\s*(?P<dir>(?i:asc|desc)))?\s*")
 # Error bodies only feed a one-line detail; reading more would just cost memory.
@@ -81,6 +86,15 @@ class CancelResponse:
     """Outcome of an accepted cancel: what the audit log needs (status, latency) plus the body if any."""
 
     execution: Execution | None
+    status: int
+    elapsed_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReprocessResponse:
+    """Outcome of an accepted reprocess: status and latency for the audit log, and the family if Kodexa sent it."""
+
+    family: DocumentFamily | None
     status: int
     elapsed_ms: float
 
@@ -113,6 +127,7 @@ class KodexaClient:
         pool_size: int = 32,
         user_agent: str = "kodexa-admin/0.1",
         request_id_provider: Callable[[], str | None] | None = None,
+        on_call: CallHook | None = None,
     ) -> None:
         self.base_url = validate_base_url(base_url)
         if not isinstance(api_key, str) or not api_key or any(c.isspace() or ord(c) < 33 for c in api_key):
@@ -142,6 +157,7 @@ class KodexaClient:
         self.pool_size = int(pool_size)
         self.user_agent = user_agent
         self._request_id_provider = request_id_provider
+        self._on_call = on_call
         self._local = threading.local()
         # Weak, so sessions of threads that ended (thread-pool churn) are freed rather than kept here.
         self._sessions: weakref.WeakSet[requests.Session] = weakref.WeakSet()
@@ -275,6 +291,17 @@ class KodexaClient:
         )
         return CancelResponse(execution=result.data, status=result.status, elapsed_ms=result.elapsed_ms)
 
+    def reprocess_document_family(self, family_id: str, assistant_ids: Sequence[str], *,
+                                  request_id: str | None = None) -> ReprocessResponse:
+        """POST the reprocess once: like a cancel, it is never re-sent after it may have reached Kodexa (each
+        accepted POST starts new executions). Kodexa answers with the document family."""
+        ids = [validate_id(assistant_id) for assistant_id in assistant_ids]  # ValueError before any HTTP
+        if not ids:
+            raise ValueError("at least one assistant id is required")
+        result = self._call("POST", ROUTE_REPROCESS, family_id, body={"assistantIds": ids}, request_id=request_id,
+                            allow_empty=True, parse=_family_body)
+        return ReprocessResponse(family=result.data, status=result.status, elapsed_ms=result.elapsed_ms)
+
     def list_status_messages(
         self, execution_id: str, *, request_id: str | None = None
     ) -> tuple[StatusMessage, ...]:
@@ -330,6 +357,7 @@ class KodexaClient:
         object_id: str | None = None,
         *,
         params: Sequence[tuple[str, str]] | None = None,
+        body: Any = None,
         request_id: str | None = None,
         allow_empty: bool = False,
         parse: Callable[[Any], Any],
@@ -350,12 +378,15 @@ class KodexaClient:
         deadline = start + self.total_timeout
         retries = 0
         outcome: str = "?"
+        status: int | None = None
+        error: str | None = None
         call_deadline.value = deadline
         call_deadline.attempt_floor = self.connect_timeout
         try:
-            response = self._send(method, url, params, headers, start, route, path)
+            response = self._send(method, url, params, body, headers, start, route, path)
             retries = retries_used(response)
             outcome = str(response.status_code)
+            status = response.status_code
             filtered = any(name in ("filter", "sort") for name, _ in params or ())
             result = self._handle(response, method, path, start, deadline, retries, allow_empty, filtered)
             try:
@@ -369,6 +400,7 @@ class KodexaClient:
         except KodexaError as exc:
             name = type(exc).__name__
             outcome = f"{exc.status} {name}" if exc.status is not None else name
+            status, error = exc.status, name
             raise
         finally:
             call_deadline.value = None
@@ -389,12 +421,18 @@ class KodexaClient:
                     "upstream_request_id": rid,
                 },
             )
+            if self._on_call is not None:
+                try:
+                    self._on_call(method, route, status, error, elapsed / 1000, retries)
+                except Exception:  # counting a call must never fail it
+                    logger.warning("the on_call hook failed", exc_info=True)
 
     def _send(
         self,
         method: str,
         url: str,
         params: Sequence[tuple[str, str]] | None,
+        body: Any,
         headers: Mapping[str, str],
         start: float,
         route: str,
@@ -406,6 +444,7 @@ class KodexaClient:
                 method,
                 url,
                 params=params,
+                json=body,
                 headers=headers,
                 timeout=(self.connect_timeout, self.read_timeout),
                 allow_redirects=False,
@@ -608,6 +647,13 @@ def _cancel_body(data: Any) -> Execution | None:
         # failure in the audit log.
         logger.warning("kodexa cancel accepted with an unrecognised JSON body")
         return None
+
+
+def _family_body(data: Any) -> DocumentFamily | None:
+    """The documented answer is the family; a body of another shape is not a failure of the action itself."""
+    if isinstance(data, dict) and data.get("id"):
+        return DocumentFamily.from_api(data)
+    return None
 
 
 def _account_body(data: Any) -> dict[str, Any]:

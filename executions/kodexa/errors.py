@@ -268,3 +268,15 @@ def _error_items(errors: object) -> list[str]:
                 items.append(item)
         return items
     return []
+
+
+def may_have_been_applied(exc: KodexaError) -> bool:
+    """Whether a write that ended in `exc` may still have taken effect: its outcome is unknown, not failed. True
+    after a timeout or a connection lost once the request may have been sent, and for a 2xx answer whose body
+    could not be read (Kodexa accepted something); a redirect is never an acceptance."""
+    if isinstance(exc, KodexaTimeout):
+        return True
+    if isinstance(exc, KodexaConnectionError):
+        return exc.maybe_sent
+    return (isinstance(exc, KodexaBadResponse) and not isinstance(exc, KodexaRedirect)
+            and exc.status is not None and 200 <= exc.status < 300)

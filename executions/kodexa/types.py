@@ -537,6 +537,7 @@ class Assistant:
     description: str | None = None
     color: str | None = None
     active: bool | None = None
+    project_id: str | None = None
     project_name: str | None = None
 
     @classmethod
@@ -551,6 +552,7 @@ class Assistant:
             description=_str(payload.get("description")),
             color=_str(payload.get("color"), limit=50),
             active=_bool(payload.get("active")),
+            project_id=_id(_dict(payload.get("project")).get("id")),
             project_name=_str(_dict(payload.get("project")).get("name"), limit=500),
         )
 

@@ -17,6 +17,7 @@ ROUTE_STATUS_MESSAGES = "/api/executions/{id}/status-messages"
 ROUTE_ASSISTANTS = "/api/assistants"
 ROUTE_ASSISTANT = "/api/assistants/{id}"
 ROUTE_DOCUMENT_FAMILY = "/api/document-families/{id}"
+ROUTE_REPROCESS = "/api/document-families/{id}/reprocess"
 ROUTE_ACCOUNT = "/api/account/me"
 
 

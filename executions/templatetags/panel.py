@@ -20,6 +20,8 @@ from executions.browse.query import STUCK_AFTER_MINUTES, is_execution_id
 from executions.browse.selectors import ExecutionRow
 from executions.cancel.services import CancelOutcome, ReasonCategory
 from executions.kodexa import Execution, ExecutionStatus
+from executions.preferences.clock import user_zone
+from executions.reprocess.services import ReprocessCategory
 
 register = template.Library()
 COPY_ICON = mark_safe(
@@ -64,6 +66,13 @@ ACTION_TONES = {
     AuditAction.CANCEL_DENIED: "danger",
     AuditAction.CANCEL_SKIPPED: "muted",
     AuditAction.CANCEL_RECONCILED: "warning",
+    AuditAction.REPROCESS_REQUESTED: "info",
+    AuditAction.REPROCESS_SUCCEEDED: "success",
+    AuditAction.REPROCESS_FAILED: "danger",
+    AuditAction.REPROCESS_UNKNOWN: "warning",
+    AuditAction.REPROCESS_DENIED: "danger",
+    AuditAction.REPROCESS_SKIPPED: "muted",
+    AuditAction.REPROCESS_RECONCILED: "warning",
     AuditAction.AUDIT_EXPORTED: "neutral",
 }
 OUTCOME_TONES = {
@@ -77,13 +86,15 @@ OUTCOME_TONES = {
 
 @register.filter
 def reason_label(value: str | None) -> str:
-    """A cancel reason's category as words ("Wrong input or configuration"), whatever was stored."""
+    """A cancel or reprocess reason's category as words ("Wrong input or configuration"), whatever was stored."""
     if not value:
         return ""
-    try:
-        return ReasonCategory(value).label
-    except ValueError:
-        return str(value).replace("_", " ").capitalize()
+    for categories in (ReasonCategory, ReprocessCategory):
+        try:
+            return categories(value).label
+        except ValueError:
+            pass
+    return str(value).replace("_", " ").capitalize()
 
 
 @register.filter
@@ -114,6 +125,8 @@ def _ref_html(ref: object, what: str) -> str:
         return _DASH
     if ref.known:  # type: ignore[attr-defined]
         display = _e(ref.display)  # type: ignore[attr-defined]
+        if "/" in ref.display:  # type: ignore[attr-defined]  # a document path: wraps at its slashes
+            return f'<span class="doc-path" title="{display}">{_path_breaks_html(ref.display)}</span>'  # type: ignore[attr-defined]
         return f'<span title="{display}">{display}</span>'
     if ref.unavailable:  # type: ignore[attr-defined]
         return (f'<span class="unknown-ref" title="Kodexa could not be asked for this {_e(what)}\'s name just now">'
@@ -122,13 +135,26 @@ def _ref_html(ref: object, what: str) -> str:
             f'{_e(ref.id[:8])}… (unknown)</span>')  # type: ignore[attr-defined]
 
 
+def _path_breaks_html(path: str) -> str:
+    # Each piece escaped on its own; the only markup added is <wbr> after each slash.
+    return "/<wbr>".join(_e(part) for part in path.split("/"))
+
+
+@register.filter
+def path_breaks(value: object) -> SafeString:
+    """A path that line-wraps after its slashes ("invoices/<wbr>2026/<wbr>scan.pdf"), never mid-name."""
+    if value is None:
+        return _html("")
+    return _html(_path_breaks_html(str(value)))
+
+
 def _execution_progress_html(execution: Execution) -> str:
     percent = execution.percent  # computed from the steps on each access
     if execution.status.is_active:
         return _progress_html(percent)
-    if percent is None:
-        return _DASH
-    return f'<span class="muted">{int(percent)}%</span>'
+    # Finished: the figure it stopped at (or a dash) where a running row shows its figure, so the column lines up.
+    figure = f"{int(percent)}%" if percent is not None else "—"
+    return f'<span class="progress done"><span class="pct">{figure}</span></span>'
 
 
 def _time_html(value: datetime | None, *, relative: bool) -> str:
@@ -136,11 +162,27 @@ def _time_html(value: datetime | None, *, relative: bool) -> str:
         return _DASH
     utc = value.astimezone(UTC)
     iso = utc.isoformat()  # 2026-11-28T21:35:34[.123456]+00:00; strftime would cost as much again
-    shown = f"{iso[:10]} {iso[11:19]}"
+    in_utc = f"{iso[:10]} {iso[11:19]} UTC"
     stamp = iso.replace("+00:00", "Z")
+    shown = _in_active_zone(utc) or in_utc
+    # The other clock on hover: UTC when local is shown; the page's script adds the browser's time in UTC mode.
+    title = f"{shown} ({in_utc})" if shown is not in_utc else in_utc
     if relative:
-        return f'<time datetime="{stamp}" data-relative title="{shown} UTC">{relative_text(utc)}</time>'
-    return f'<time datetime="{stamp}" data-local title="{shown} UTC">{shown} UTC</time>'
+        return f'<time datetime="{stamp}" data-relative title="{title}">{relative_text(utc)}</time>'
+    return f'<time datetime="{stamp}" data-local title="{in_utc}">{shown}</time>'
+
+
+def _in_active_zone(utc: datetime) -> str | None:
+    """The time in the user's clock with its zone ("2026-11-28 16:35:34 EST"); None when that clock is UTC."""
+    zone = user_zone()
+    if zone is UTC:
+        return None
+    try:
+        local = utc.astimezone(zone)
+    except OverflowError:  # year 1 or 9999 pushed past the calendar by the offset
+        return None
+    iso = local.isoformat()
+    return f"{iso[:10]} {iso[11:19]} {_e(local.tzname() or '')}".rstrip()
 
 
 def _copy_id_html(value: str, shown: str, link: str | None = None) -> str:
@@ -189,7 +231,7 @@ def execution_progress(execution: Execution) -> SafeString:
 
 @register.filter
 def timetag(value: datetime | None) -> SafeString:
-    """Absolute time: UTC in the HTML, the viewer's local time once the page's script runs; UTC on hover."""
+    """Absolute time in the user's clock (UTC, or their zone) with the zone's name; the other clock on hover."""
     return _html(_time_html(value, relative=False))
 
 

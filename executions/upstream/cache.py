@@ -48,11 +48,14 @@ from executions.upstream.problems import (
     describe_upstream_error,
     log_upstream_problem,
 )
+from kodexa_admin.metrics import record_cache_reads
 
 T = TypeVar("T")
 logger = logging.getLogger("executions.upstream")
 
-KEY_PREFIX = "kx:v3"
+# Bumped whenever a cached type changes shape (v4: Assistant.project_id): instances of a new release must not load
+# values pickled by the old one from a shared cache.
+KEY_PREFIX = "kx:v4"
 DAY = 24 * 3600
 FAILURE_MEMORY = 2.0  # seconds a failed refresh is remembered: spares Kodexa, short enough to recover quickly
 MAX_FAILURE_MEMORY = 30.0  # cap for a rate limit's Retry-After
@@ -68,6 +71,7 @@ class ReadKind(StrEnum):
     WIDGET = "widget"  # a dashboard widget's count or rows
     STATUS_COUNT = "status-count"  # how many executions of one status the list's other filters match (its chips)
     TENANT = "tenant"  # what the tenant reads: filter dialect, sort form, page base, text search
+    RUNS_SAMPLE = "runs-sample"  # the latest executions of a window, for runs-over-time charts and trend lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +98,9 @@ POLICIES: Mapping[ReadKind, Policy] = {
     # fresh: ten per view, and the list must not pay a cache round trip for them.
     ReadKind.STATUS_COUNT: Policy(fresh_for=10, keep_for=DAY, shared=True, local_for=10),
     ReadKind.TENANT: Policy(fresh_for=DAY, keep_for=7 * DAY, shared=True, local_for=30),
+    # One list read per chart query (dashboards use their own refresh): a list page's chart costs Kodexa nothing
+    # while fresh, however many people look, so the page stays at one call per view.
+    ReadKind.RUNS_SAMPLE: Policy(fresh_for=60, keep_for=DAY, shared=True),
 }
 
 
@@ -253,7 +260,18 @@ def read_many(reads: Sequence[Read[Any]], *, offline: bool = False,
     if tasks or meanwhile is not None:
         for index, outcome in zip(tasks, run_parallel(list(tasks.values()), meanwhile=meanwhile), strict=True):
             results[index] = outcome
+    record_cache_reads((str(r.kind), _result_label(result)) for r, result in zip(reads, results, strict=True))
     return results  # type: ignore[return-value]
+
+
+def _result_label(result: Cached[Any] | BaseException | None) -> str:
+    """For the metrics: hit (served as kept), stale (kept value shown because Kodexa failed), miss (fetched now),
+    error (nothing to show)."""
+    if not isinstance(result, Cached):
+        return "error"
+    if result.problem is not None:
+        return "stale"
+    return "miss" if result.now == result.fetched_at else "hit"  # _store serves what it fetched with now=fetched_at
 
 
 def store_many(kind: ReadKind, values_by_id: Mapping[str, Any]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from django.core.cache import cache
@@ -31,8 +31,10 @@ from executions.kodexa import (
     KodexaServerError,
     KodexaTimeout,
     Page,
+    ReprocessResponse,
     StatusMessage,
 )
+from kodexa_admin.metrics import record_circuit_refusal
 
 T = TypeVar("T")
 logger = logging.getLogger("executions.circuit")
@@ -127,6 +129,10 @@ class GuardedClient:
     def cancel_execution(self, execution_id: str, **kwargs: Any) -> CancelResponse:
         return _guarded(self.client.cancel_execution, execution_id, **kwargs)
 
+    def reprocess_document_family(self, family_id: str, assistant_ids: Sequence[str],
+                                  **kwargs: Any) -> ReprocessResponse:
+        return _guarded(self.client.reprocess_document_family, family_id, assistant_ids, **kwargs)
+
     def list_status_messages(self, execution_id: str, **kwargs: Any) -> tuple[StatusMessage, ...]:
         return _guarded(self.client.list_status_messages, execution_id, **kwargs)
 
@@ -146,6 +152,7 @@ class GuardedClient:
 def _guarded(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     until, failures_on_record = _state()
     if until is not None:
+        record_circuit_refusal()
         raise KodexaCircuitOpen(until - time.time())
     try:
         result = call(*args, **kwargs)

@@ -10,6 +10,7 @@ from executions.kodexa import KodexaClient, KodexaNotConfigured
 from executions.kodexa.redact import Redactor
 from executions.upstream.circuit import GuardedClient
 from kodexa_admin.logging import current_request_id
+from kodexa_admin.metrics import record_kodexa_call
 
 PROBE_TIMEOUT = 5.0  # a readiness probe answers within a load balancer's usual timeout
 
@@ -31,6 +32,7 @@ def _configured_client(**overrides: float | int) -> KodexaClient:
         settings.KODEXA_URL,
         settings.KODEXA_API_KEY,
         request_id_provider=current_request_id,
+        on_call=record_kodexa_call,
         **options,  # type: ignore[arg-type]
     )
 

@@ -1,8 +1,8 @@
 """Parallel upstream reads. One shared, bounded pool per process; each task logs under its caller's request
-id.
+id and client address.
 
-Tasks run in their pool thread's own context, with only the request id carried over. Running them in a
-copy of the caller's context (contextvars.copy_context) looks equivalent but is not: Django keeps its
+Tasks run in their pool thread's own context, with only the request id and client address carried over.
+Running them in a copy of the caller's context (contextvars.copy_context) looks equivalent but is not: Django keeps its
 per-thread cache clients in asgiref Locals, which ignore storage copied from another thread, so every task
 built a new cache client with a new connection pool and a new Redis connection, about a millisecond each.
 """
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
-from kodexa_admin.logging import request_id_var
+from kodexa_admin.logging import client_ip_var, request_id_var
 
 T = TypeVar("T")
 
@@ -27,15 +27,16 @@ CANCEL_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"{_THREAD_PR
 
 
 def submit(fn: Callable[[], T], *, pool: ThreadPoolExecutor = READ_POOL) -> Future[T]:
-    return pool.submit(_as_request, request_id_var.get(), fn)
+    return pool.submit(_as_request, request_id_var.get(), client_ip_var.get(), fn)
 
 
-def _as_request(request_id: str, fn: Callable[[], T]) -> T:
-    token = request_id_var.set(request_id)
+def _as_request(request_id: str, client_ip: str, fn: Callable[[], T]) -> T:
+    token, ip_token = request_id_var.set(request_id), client_ip_var.set(client_ip)
     try:
         return fn()
     finally:
         request_id_var.reset(token)
+        client_ip_var.reset(ip_token)
 
 
 def run_parallel(tasks: Iterable[Callable[[], T]], *, pool: ThreadPoolExecutor = READ_POOL,

@@ -3,8 +3,33 @@
   "use strict";
 
   var relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
-  var absoluteFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
   var UNITS = [["year", 31536000], ["month", 2592000], ["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
+
+  // One clock: the server renders every time in the user's choice (<html data-clock="utc|local" data-zone>) and
+  // this script follows that choice; it never silently switches to the browser's zone. The other clock goes on
+  // hover: the browser's local time in UTC mode, UTC in local mode.
+  var BROWSER_ZONE = "";
+  try { BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { /* old browser */ }
+  var html = document.documentElement;
+  var SHOWN_ZONE = html.getAttribute("data-clock") === "local" && html.getAttribute("data-zone") || "UTC";
+  var OTHER_ZONE = SHOWN_ZONE !== "UTC" ? "UTC" : (BROWSER_ZONE && BROWSER_ZONE !== "UTC" ? BROWSER_ZONE : "");
+  var formats = {};
+
+  function stamp(date, zone) {
+    // "2026-03-04 15:30:00 GMT+5:30", the same shape as the server's "2026-03-04 10:00:00 UTC".
+    var format = formats[zone];
+    if (!format) {
+      try {
+        format = formats[zone] = new Intl.DateTimeFormat("en-US", {
+          timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+          second: "2-digit", hourCycle: "h23", timeZoneName: "short" });
+      } catch (e) { return ""; }
+    }
+    var p = {};
+    format.formatToParts(date).forEach(function (part) { p[part.type] = part.value; });
+    return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute + ":" + p.second + " " +
+      (zone === "UTC" ? "UTC" : p.timeZoneName || zone);
+  }
 
   function relative(date) {
     var seconds = (date.getTime() - Date.now()) / 1000;
@@ -17,21 +42,26 @@
     return "";
   }
 
-  // <time datetime="..." data-local> shows the viewer's local time, UTC on hover (title); data-relative shows
-  // "3 min ago" with both on hover.
+  // <time datetime="..." data-local>: the server's text stays (it is in the user's clock); the other clock on
+  // hover. data-relative: "3 minutes ago", kept fresh, with the time in both clocks on hover.
   function localizeTimes(root) {
     root.querySelectorAll("time[datetime]").forEach(function (el) {
       var date = new Date(el.getAttribute("datetime"));
       if (isNaN(date.getTime())) { return; }
-      var utc = date.toISOString().slice(0, 19).replace("T", " ") + " UTC";
+      var other = OTHER_ZONE ? stamp(date, OTHER_ZONE) : "";
       if (el.hasAttribute("data-relative")) {
-        // "3 min ago" in the cell; the viewer's own clock time, and UTC, on hover.
         el.textContent = relative(date);
-        el.title = absoluteFormat.format(date) + " (" + utc + ")";
-      } else if (el.hasAttribute("data-local")) {
-        el.textContent = absoluteFormat.format(date);
-        el.title = utc;
+        el.title = stamp(date, SHOWN_ZONE) + (other ? " (" + other + ")" : "");
+      } else if (el.hasAttribute("data-local") && other) {
+        el.title = other;
       }
+    });
+  }
+
+  // The clock switch sends the browser's zone along, so "Local" means this browser's zone.
+  function fillBrowserZone() {
+    document.querySelectorAll("input[data-browser-zone]").forEach(function (input) {
+      if (BROWSER_ZONE) { input.value = BROWSER_ZONE; }
     });
   }
 
@@ -70,6 +100,15 @@
     if (!master) { return; }
     document.querySelectorAll("input[type=checkbox][name='" + master.getAttribute("data-select-all") + "']")
       .forEach(function (box) { if (!box.disabled) { box.checked = master.checked; } });
+  });
+
+  // Esc closes the header's menu (narrow screens) and puts focus back on its button.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var menu = document.querySelector("details.app-menu[open]");
+    if (!menu || window.getComputedStyle(menu.querySelector("summary")).display === "none") { return; }
+    menu.open = false;
+    menu.querySelector("summary").focus();
   });
 
   // Keyboard: "/" focuses the search box.
@@ -161,7 +200,7 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", function () { enhance(document); foldFiltersOnPhones(); });
+  document.addEventListener("DOMContentLoaded", function () { enhance(document); foldFiltersOnPhones(); fillBrowserZone(); });
   document.addEventListener("htmx:afterSwap", function (event) { localizeTimes(event.target); updateBulkBar(); });
   window.setInterval(function () {
     document.querySelectorAll("time[data-relative]").forEach(function (el) {
@@ -169,4 +208,18 @@
       if (!isNaN(date.getTime())) { el.textContent = relative(date); }
     });
   }, 30000);
+})();
+
+// A form marked data-autosubmit sends itself once it appears (the step a person already asked for, e.g. the reprocess
+// after a cancel); without JavaScript it is an ordinary button.
+(function () {
+  "use strict";
+  function submitMarked(root) {
+    root.querySelectorAll("form[data-autosubmit]:not([data-submitted])").forEach(function (form) {
+      form.setAttribute("data-submitted", "");
+      if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { submitMarked(document); });
+  document.addEventListener("htmx:afterSwap", function () { submitMarked(document); });
 })();

@@ -52,22 +52,6 @@ def test_follow_a_parent_link(page, live_server, kodexa, bob, login):
     expect(page.get_by_test_id("children")).to_contain_text(child["id"][:8])
 
 
-@pytest.mark.browser_context_args(timezone_id="Asia/Kolkata", locale="en-GB")
-def test_times_are_in_the_viewers_timezone_with_utc_on_hover(page, live_server, kodexa, bob, login):
-    """UTC+05:30: no whole-hour offset, so a time that was merely relabelled could not pass."""
-    execution = kodexa.control.add_execution(status="SUCCEEDED", createdOn="2026-03-04T10:00:00Z",
-                                             _sim={"lifecycle": False})
-    login("bob", "bob-pass-123")
-    page.goto(f"{live_server.url}/executions/{execution['id']}/")
-    created = page.locator('time[datetime="2026-03-04T10:00:00Z"][data-local]').first
-    expect(created).to_contain_text("15:30:00")
-    expect(created).to_have_attribute("title", "2026-03-04 10:00:00 UTC")
-    page.goto(f"{live_server.url}/executions/?q={execution['id'][:8]}&created_after=2026-03-04T00:00")
-    relative = page.locator('time[datetime="2026-03-04T10:00:00Z"][data-relative]').first
-    expect(relative).to_contain_text("ago")
-    expect(relative).to_have_attribute("title", re.compile(r"15:30:00.*\(2026-03-04 10:00:00 UTC\)"))
-
-
 def test_live_refresh_pauses_while_the_tab_is_hidden(page, live_server, kodexa, bob, login):
     execution = kodexa.control.add_execution(status="RUNNING", description="watched in the background")
     login("bob", "bob-pass-123")
@@ -176,10 +160,7 @@ def test_no_horizontal_scroll_on_a_phone(page, live_server, kodexa, alice, login
     login("alice", "alice-pass-123")
     page.goto(f"{live_server.url}{path}")
     expect(page.locator("#results tbody tr").first).to_be_visible()
-    # What this page draws fits (the header is the navigation menu's business: once it fits too, the whole
-    # document must: document.documentElement.scrollWidth <= clientWidth).
-    assert page.evaluate("""() => { const width = document.documentElement.clientWidth;
-        return [...document.querySelectorAll('main *')].every(el => el.getBoundingClientRect().right <= width); }""")
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     expect(page.locator("[data-filters-panel]")).not_to_have_attribute("open", "")  # folded: results first
     # Cards: each cell says which column it is.
     label = page.locator('#results tbody tr').first.locator('td[data-label="Assistant"]')

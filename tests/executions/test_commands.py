@@ -12,12 +12,14 @@ pytestmark = pytest.mark.django_db
 def test_migration_created_the_roles_and_setup_roles_is_idempotent():
     operators = Group.objects.get(name="Operators")
     auditors = Group.objects.get(name="Auditors")
-    assert list(operators.permissions.values_list("codename", flat=True)) == ["cancel_execution"]
+    assert sorted(operators.permissions.values_list("codename", flat=True)) == ["cancel_execution",
+                                                                                 "reprocess_execution"]
     assert list(auditors.permissions.values_list("codename", flat=True)) == ["view_auditevent"]
     operators.permissions.clear()
     out = StringIO()
     call_command("setup_roles", stdout=out)
     assert "granted executions.cancel_execution to Operators" in out.getvalue()
+    assert "granted executions.reprocess_execution to Operators" in out.getvalue()
     out = StringIO()
     call_command("setup_roles", stdout=out)
     assert "roles up to date" in out.getvalue()

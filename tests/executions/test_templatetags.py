@@ -72,3 +72,43 @@ def test_copy_id_escapes_and_shortens():
     html = copy_id("0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c01")
     assert ">0f6c1e9a<" in html and 'data-copy="0f6c1e9a-3a7d-4c1e-9f0e-2b8f6d7a1c01"' in html
     assert "&quot;" in copy_id('x"><script>')
+
+
+def test_every_audit_action_has_a_tone_and_every_category_reads_as_words():
+    from executions.audit.models import AuditAction
+    from executions.cancel.services import ReasonCategory
+    from executions.reprocess.services import ReprocessCategory
+    from executions.templatetags.panel import ACTION_TONES, reason_label
+
+    assert set(ACTION_TONES) == set(AuditAction)
+    for category in (*ReasonCategory, *ReprocessCategory):
+        # A value both kinds use ("other", "customer_request") must mean the same in both.
+        assert reason_label(category.value) == category.label and "_" not in reason_label(category.value)
+    assert reason_label("brand_new_kind") == "Brand new kind"
+
+
+def test_paths_break_after_slashes_and_stay_escaped():
+    from executions.templatetags.panel import path_breaks
+
+    assert str(path_breaks("invoices/2026/<q1>.pdf")) == "invoices/<wbr>2026/<wbr>&lt;q1&gt;.pdf"
+    assert str(path_breaks(None)) == ""
+
+
+def test_a_finished_rows_progress_sits_in_the_same_column_as_a_running_one():
+    from executions.kodexa import Execution
+    from executions.templatetags.panel import execution_progress
+
+    finished = Execution.from_api({"id": "e1", "status": "SUCCEEDED", "steps": []})
+    html = str(execution_progress(finished))
+    assert html == '<span class="progress done"><span class="pct">100%</span></span>'  # no steps: all done
+
+
+def test_a_document_path_wraps_at_its_slashes_and_a_name_does_not_change():
+    from executions.browse.selectors import Ref
+    from executions.templatetags.panel import ref_label
+
+    path = str(ref_label(Ref(id="f1", label="invoices/2026/<scan>.pdf"), "document"))
+    assert path == ('<span class="doc-path" title="invoices/2026/&lt;scan&gt;.pdf">'
+                    "invoices/<wbr>2026/<wbr>&lt;scan&gt;.pdf</span>")
+    assert str(ref_label(Ref(id="a1", label="Invoice Extractor"), "assistant")) == (
+        '<span title="Invoice Extractor">Invoice Extractor</span>')

@@ -59,16 +59,6 @@ def test_readyz_probes_never_open_the_circuit_breaker(client, kodexa, bob_client
     assert response.json()["checks"]["kodexa"] == ("KodexaRateLimited" if status == 429 else "KodexaServerError")
 
 
-def test_readyz_reports_an_open_circuit_breaker(client, kodexa):
-    from executions.upstream import circuit
-
-    for _ in range(circuit.FAILURE_THRESHOLD):
-        circuit._record_failure()
-    response = client.get("/readyz")
-    assert response.status_code == 200
-    assert response.json()["checks"]["circuit"] == "open"
-
-
 def test_readyz_fails_when_the_cache_is_broken(client, settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
     response = client.get("/readyz")
@@ -86,3 +76,46 @@ def test_every_other_page_needs_login(client):
     for url in ("/", "/executions/", "/audit/", "/admin/"):
         response = client.get(url)
         assert response.status_code == 302, url
+
+
+def test_readyz_is_503_with_a_reason_while_the_circuit_breaker_is_open(client, kodexa):
+    from executions.upstream import circuit
+
+    for _ in range(circuit.FAILURE_THRESHOLD):
+        circuit._record_failure()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "error" and body["checks"]["circuit"] == "open"
+    assert "circuit" in body["reason"] and "paused" in body["reason"]
+    assert body["checks"]["database"] == "ok" and body["checks"]["cache"] == "ok"
+    assert client.get("/healthz").status_code == 200  # liveness never depends on Kodexa
+
+
+def test_readyz_is_503_with_a_reason_when_the_database_fails(client, kodexa, monkeypatch):
+    from django.db import OperationalError, connection
+
+    def broken(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", broken)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"] == "error"
+    assert response.json()["reason"] == "database: OperationalError"
+    assert client.get("/healthz").status_code == 200
+
+
+def test_readyz_is_503_with_a_reason_when_the_cache_fails(client, kodexa, monkeypatch):
+    from django.core.cache import cache
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(cache, "set", broken)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["checks"] == {"database": "ok", "cache": "error"}  # nothing that needs the cache is asked
+    assert body["reason"] == "cache: ConnectionError"
+    assert client.get("/healthz").status_code == 200

@@ -43,7 +43,7 @@ def _pages(kodexa, board: Dashboard) -> list[str]:  # type: ignore[no-untyped-de
         f"/executions/{failed}/", f"/executions/{running}/?part=live", f"/executions/{running}/?part=children",
         "/executions/00000000-0000-4000-8000-000000000000/", "/audit/", "/dashboards/", "/views/",
         f"/dashboards/{board.pk}/", f"/dashboards/{board.pk}/edit/", f"/dashboards/{board.pk}/widgets/",
-        "/admin/", "/does-not-exist/", "/healthz", "/readyz",
+        "/admin/", "/does-not-exist/", "/healthz", "/readyz", "/metrics",
     ]
 
 
@@ -198,7 +198,7 @@ def test_a_bad_request_is_our_page_with_the_request_id(client):
 
 
 # Views that must answer without a login. Everything else must send an anonymous visitor to the login page.
-PUBLIC_URL_NAMES = {"login", "healthz", "readyz", "admin:login"}  # static files are whitenoise's, not URLs
+PUBLIC_URL_NAMES = {"login", "healthz", "readyz", "metrics", "admin:login"}  # static files are whitenoise's, not URLs
 # A value for each kind of URL argument; any converter not listed here fails the walk until one is added.
 DUMMY_ARGUMENTS: dict[type, object] = {
     IntConverter: 1, StringConverter: "1", PathConverter: "1",

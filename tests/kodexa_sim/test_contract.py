@@ -478,3 +478,45 @@ def test_probe_one_filter_in_each_dialect_is_either_refused_or_narrows_to_the_ex
         else:
             assert 400 <= response.status_code <= 500, response.text  # refused, never a redirect or a 502
     assert readers, "neither dialect narrowed the list to one execution"
+
+
+# ---------------------------------------------------------------- reprocess
+
+def _finished_with_family(api: Api) -> dict[str, Any]:
+    page = api.executions(filter="status:'FAILED'", pageSize=50)
+    for execution in page["content"]:
+        if execution.get("documentFamilyId") and execution.get("assistantId"):
+            return execution
+    pytest.skip("no FAILED execution with a document family and an assistant on this tenant")
+
+
+@pytest.mark.usefixtures("writes_allowed")
+def test_reprocess_starts_one_execution_per_assistant_and_answers_the_family(api: Api) -> None:
+    execution = _finished_with_family(api)
+    family_id, assistant_id = execution["documentFamilyId"], execution["assistantId"]
+    before = api.executions(filter=f"documentFamilyId:'{family_id}'", pageSize=200)["totalElements"]
+    response = api.post(f"/api/document-families/{family_id}/reprocess", json={"assistantIds": [assistant_id]})
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == family_id
+    after = api.executions(filter=f"documentFamilyId:'{family_id}'", pageSize=200, sort="createdOn,desc")
+    assert after["totalElements"] == before + 1
+    newest = after["content"][0]
+    assert newest["assistantId"] == assistant_id
+    assert newest["status"] in ("PENDING", "REQUESTED", "RUNNING")
+
+
+def test_reprocess_of_an_unknown_family_is_404(api: Api) -> None:
+    assert_problem(api.post(f"/api/document-families/{uuid.uuid4()}/reprocess", json={"assistantIds": []}), 404)
+
+
+def test_reprocess_with_an_unknown_or_inactive_assistant_is_400_and_starts_nothing(api: Api) -> None:
+    if api.control is None:
+        pytest.skip("the stand-in's refusals; a tenant's may differ (docs name no error bodies)")
+    family = api.get("/api/document-families", pageSize=1).json()["content"][0]
+    inactive = [a for a in api.get("/api/assistants", pageSize=200).json()["content"] if not a["active"]]
+    active = [a for a in api.get("/api/assistants", pageSize=200).json()["content"] if a["active"]]
+    total = api.executions(pageSize=1)["totalElements"]
+    for body in ({"assistantIds": [str(uuid.uuid4())]}, {"assistantIds": [active[0]["id"], inactive[0]["id"]]},
+                 {"assistantIds": []}, {"assistantIds": "x"}, {}):
+        assert_problem(api.post(f"/api/document-families/{family['id']}/reprocess", json=body), 400)
+    assert api.executions(pageSize=1)["totalElements"] == total

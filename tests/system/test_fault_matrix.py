@@ -25,7 +25,7 @@ from django.urls import reverse
 from executions.audit.models import AuditEvent
 from executions.browse.query import ExecutionQuery
 from executions.dashboards.services import dashboard_create, widget_add
-from tests.helpers import json_log
+from tests.helpers import json_log, sim_get
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +44,7 @@ UNREACHABLE_MESSAGE = "The panel cannot reach Kodexa right now."
 SLOW_MESSAGE = "Kodexa did not answer in time."
 RATE_LIMITED_MESSAGE = "Kodexa is rate-limiting the panel. Try again in 1 s."
 PUT_ROUTE = "PUT /api/executions/{id}/cancel"
+REPROCESS_ROUTE = "POST /api/document-families/{id}/reprocess"
 GET_ROUTE = "GET /api/executions/{id}"
 
 
@@ -107,7 +108,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b"{}")
 
-    do_PUT = do_GET
+    do_PUT = do_POST = do_GET
 
     def log_message(self, *args: object) -> None:
         pass
@@ -496,3 +497,29 @@ def test_key_echo_reaches_no_page_header_log_or_audit_record(client, alice, char
     texts.append(log.text)
     for text in texts:
         assert _leaked(key, text) == [], text[:3000]
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=IDS)
+def test_reprocess(alice_client, kodexa, fast_budget, other_host, fault):
+    """Every fault on the reprocess POST ends in an audited failed or unknown outcome, shown, never sent twice."""
+    family = sim_get(kodexa, "/api/document-families", pageSize=1)["content"][0]["id"]
+    assistant = next(a for a in sim_get(kodexa, "/api/assistants", pageSize=200)["content"] if a["active"])["id"]
+    execution = kodexa.control.add_execution(status="FAILED", documentFamilyId=family, assistantId=assistant,
+                                             _sim={"lifecycle": False})["id"]
+    _inject(kodexa, fault, "POST /api/document-families/*/reprocess", other_host)
+    response = _timed(lambda: alice_client.post(
+        reverse("executions:reprocess", args=[execution]),
+        {"reason_category": "problem_fixed", "reason": f"fault {fault.name}", "assistants": [assistant],
+         "token": secrets.token_hex(12)}))
+    _assert_clean(response, kodexa)
+    assert response.status_code == 302
+    events = _audit(execution)
+    assert [e.action for e in events] == ["reprocess.requested", f"reprocess.{fault.cancel_outcome}"]
+    outcome = events[1]
+    assert outcome.error and kodexa.api_key not in outcome.error and kodexa.api_key not in str(outcome.details)
+    assert kodexa.control.calls()["by_route"][REPROCESS_ROUTE] == 1  # never re-sent
+    page = alice_client.get(response["Location"])
+    body = _assert_clean(page, kodexa)
+    assert outcome.details["message"] in html.unescape(body)
+    assert kodexa.control.calls()["by_route"][REPROCESS_ROUTE] == 1  # showing the result sends nothing
+    _assert_not_forwarded(kodexa)

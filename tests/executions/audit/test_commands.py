@@ -103,7 +103,7 @@ def test_audit_reconcile_completes_open_requests(kodexa, alice):
                            reason="process died after this")
     out = StringIO()
     call_command("audit_reconcile", "--older-than", "0", stdout=out)
-    assert "3 open cancel request(s) reconciled" in out.getvalue()
+    assert "3 open request(s) reconciled" in out.getvalue()
     outcomes = {e.execution_id: e for e in AuditEvent.objects.filter(action=AuditAction.CANCEL_RECONCILED)}
     assert "still Running" in outcomes[running].details["conclusion"]
     assert "took effect" in outcomes[cancelled].details["conclusion"]
@@ -111,11 +111,11 @@ def test_audit_reconcile_completes_open_requests(kodexa, alice):
     assert all(e.request_event_id for e in outcomes.values())
     again = StringIO()
     call_command("audit_reconcile", "--older-than", "0", stdout=again)
-    assert "0 open cancel request(s)" in again.getvalue()
+    assert "0 open request(s)" in again.getvalue()
 
 
 def test_audit_reconcile_leaves_recent_requests_alone(kodexa, alice):
     audit_event_append(action=AuditAction.CANCEL_REQUESTED, actor=alice, execution_id="x", reason="in flight")
     out = StringIO()
     call_command("audit_reconcile", stdout=out)
-    assert "0 open cancel request(s)" in out.getvalue()
+    assert "0 open request(s)" in out.getvalue()
