@@ -230,27 +230,17 @@ def test_the_bulk_bar_offers_all_matching_with_the_cap(alice_client, kodexa, rol
     response = alice_client.get(URL, {"status": ["RUNNING", "PENDING", "SUCCEEDED"]})
     body = response.content.decode()
     total = len(sim_executions(kodexa, "status:'RUNNING' or status:'PENDING' or status:'SUCCEEDED'"))
-    button = re.search(r'<button type="submit" name="matching" value="([^"]*)"[^>]*>([^<]*)</button>', body)
-    assert button, "the matching button is in the bulk form"
-    assert html.unescape(button.group(1)) == "status=RUNNING&status=PENDING&status=SUCCEEDED"
+    form = body.split('id="bulk-form"', 1)[1].split("</form>", 1)[0]
+    matching = re.search(r'<input type="hidden" name="matching" value="([^"]*)">', form)
+    assert matching and html.unescape(matching.group(1)) == "status=RUNNING&status=PENDING&status=SUCCEEDED"
+    button = re.search(r'<button type="submit" name="scope" value="matching"[^>]*>([^<]*)</button>', form)
+    assert button, "the 'all matching' button is in the bulk form"
     cap = " (first 100)" if total > 100 else ""
-    assert button.group(2) == f"Select all {total:,} matching{cap}"
-    assert 'action="/executions/bulk-cancel/"' in body.split('name="matching"')[0].rsplit("<form", 1)[1]
+    assert button.group(1) == f"Select all {total:,} matching{cap}"
+    assert 'action="/executions/bulk-cancel/"' in body.split('id="bulk-form"')[0].rsplit("<form", 1)[1]
 
 
 def test_no_all_matching_without_a_filter(alice_client, kodexa, roles):
     body = alice_client.get(URL).content.decode()
-    assert 'name="matching"' not in body and "data-bulk-bar" in body
-
-
-def test_time_chips_set_a_preset_in_one_click(bob_client, kodexa):
-    body = bob_client.get(URL, {"status": "FAILED", "created_after": "2026-01-01T00:00Z"}).content.decode()
-    nav = body.split('aria-label="Created"', 1)[1].split("</nav>", 1)[0]
-    link = '<a href="/executions/?status=FAILED&amp;created_within_hours=24" class="chip plain">Last 24 hours</a>'
-    assert link in nav
-    assert 'aria-current' not in nav  # a custom range is none of them
-    body = bob_client.get(URL, {"created_within_hours": 24}).content.decode()
-    nav = body.split('aria-label="Created"', 1)[1].split("</nav>", 1)[0]
-    assert re.search(r'class="chip plain active" aria-current="true"><span aria-hidden="true">✓ </span>Last 24 hours',
-                     nav)
-    assert '<a href="/executions/" class="chip plain">Any time</a>' in nav
+    assert 'value="matching"' not in body and "data-bulk-bar" in body
+    assert '<input type="hidden" name="matching" value="">' in body
