@@ -9,6 +9,8 @@ from datetime import datetime
 from django import forms
 
 from executions.browse.query import (
+    CREATED_PRESETS,
+    CUSTOM_RANGE,
     DEFAULT_PAGE_SIZE,
     DEFAULT_SORT,
     FILTERABLE_STATUSES,
@@ -17,6 +19,7 @@ from executions.browse.query import (
     SORT_CHOICES,
     STALLED_CHOICES,
     ExecutionQuery,
+    id_prefix,
     is_execution_id,
     parse_utc_datetime,
 )
@@ -64,7 +67,9 @@ class ExecutionFilterForm(forms.Form):
     q = forms.Field(required=False, label="Search", widget=forms.TextInput(attrs={"maxlength": MAX_TEXT}))
     created_after = forms.Field(required=False, label="Created after", widget=_DATE_INPUT)
     created_before = forms.Field(required=False, label="Created before", widget=_DATE_INPUT)
-    created_within_hours = forms.Field(required=False, widget=forms.HiddenInput)
+    # The visible time control: a moving window (kept relative in views and widgets), or the custom inputs above.
+    created_within_hours = forms.Field(required=False, label="Created", widget=forms.Select(
+        choices=[("", "Any time"), *CREATED_PRESETS, (CUSTOM_RANGE, "Custom range")]))
     stalled = forms.Field(required=False, label="No progress for", widget=forms.Select(
         choices=[("", "Any time"), *[(n, f"{n} min or more" if n < 60 else f"{n // 60} h or more")
                                      for n in STALLED_CHOICES]]))
@@ -81,8 +86,11 @@ class ExecutionFilterForm(forms.Form):
         for name in ("created_after", "created_before"):  # read in the user's clock, which the label names
             self.fields[name].label = zoned_label(self.fields[name].label)
         self.fields["q"].widget.attrs.update(
-            {"placeholder": "Search descriptions, or paste an execution id", "data-search": "", "type": "search"}
+            {"placeholder": "Description, or an execution id (8+ characters)", "data-search": "",
+             "type": "search"}
         )
+        self.fields["created_within_hours"].widget.attrs["data-created-preset"] = ""
+        self._offer_created_choice()
 
     @property
     def status_options(self) -> list[tuple[str, str, bool]]:
@@ -90,6 +98,26 @@ class ExecutionFilterForm(forms.Form):
         templates per page view cost more than the rest of the form."""
         chosen = set(self._submitted().get("status", []))
         return [(value, label, value in chosen) for value, label in self.fields["status"].widget.choices]
+
+    @property
+    def created_choice(self) -> str:
+        """The time preset shown as chosen: "" (any time), a number of hours, or "custom"."""
+        submitted = self._submitted()
+        within = [v for v in submitted.get("created_within_hours", []) if v.strip()]
+        if within:
+            return within[-1].strip()
+        if any(v.strip() for name in ("created_after", "created_before") for v in submitted.get(name, [])):
+            return CUSTOM_RANGE
+        return ""
+
+    def _offer_created_choice(self) -> None:
+        """A window from a saved view or a file ("48") is offered as such, so the select shows what applies."""
+        choice = self.created_choice
+        widget = self.fields["created_within_hours"].widget
+        if choice.isdigit() and choice not in {str(value) for value, _ in widget.choices}:
+            hours = int(choice)
+            label = f"Last {hours // 24} days" if hours % 24 == 0 and hours > 24 else f"Last {hours} hours"
+            widget.choices = [*widget.choices[:-1], (choice, label), widget.choices[-1]]
 
     def offer_assistants(self, assistants: Iterable[Assistant]) -> None:
         """Fill the assistant select; validation does not need it, so a page can load the list in parallel."""
@@ -99,7 +127,15 @@ class ExecutionFilterForm(forms.Form):
     def _submitted(self) -> dict[str, list[str]]:
         if not self.is_bound or not hasattr(self.data, "getlist"):
             return {}
-        return {name: self.data.getlist(self.add_prefix(name)) for name in self.fields}
+        submitted = {name: self.data.getlist(self.add_prefix(name)) for name in self.fields}
+        # One time control wins: a preset drops the custom dates (still in the form, hidden or folded, without
+        # JavaScript), and "Custom range" is the dates alone.
+        within = [v.strip() for v in submitted.get("created_within_hours", []) if v.strip()]
+        if within and within[-1] == CUSTOM_RANGE:
+            submitted["created_within_hours"] = []
+        elif within:
+            submitted["created_after"] = submitted["created_before"] = []
+        return submitted
 
     def clean(self) -> dict[str, object]:
         self.query, errors = ExecutionQuery.from_params(self._submitted())
@@ -118,6 +154,13 @@ class ExecutionFilterForm(forms.Form):
             return None
         text = self.query.text or ""
         return text.lower() if is_execution_id(text) else None
+
+    @property
+    def id_prefix(self) -> str | None:
+        """A search box holding the start of an id (8 hex digits or more) means 'find it by id'."""
+        if not self.is_valid():
+            return None
+        return id_prefix(self.query.text or "")
 
 
 def no_control_characters(value: str) -> str:

@@ -38,6 +38,29 @@ def is_execution_id(value: str) -> bool:
     return bool(_EXECUTION_ID.match(value.strip()))
 
 
+# The first characters of an id, as the list shows it (8 hex digits) or longer, dashes where a UUID has them.
+ID_PREFIX_MIN = 8
+_UUID_DASHES = (8, 13, 18, 23)
+_HEX = frozenset("0123456789abcdef")
+
+
+def id_prefix(value: str) -> str | None:
+    """The search box's text as the start of an execution id (at least 8 hex digits, lower case, dashes where a
+    UUID has them), or None: a full id opens the execution, and other text is a text search."""
+    text = value.strip().lower()
+    if len(text) < ID_PREFIX_MIN or len(text) >= 36 or is_execution_id(text):
+        return None
+    if all(ch == "-" if i in _UUID_DASHES else ch in _HEX for i, ch in enumerate(text)):
+        return text
+    return None
+
+
+# The created-time presets: (hours, label). Stored as `created_within_hours`, so a saved "last 24 hours" moves with
+# time. Any other number of hours (a view from a file) is shown as "Last N hours".
+CREATED_PRESETS: tuple[tuple[int, str], ...] = ((1, "Last hour"), (24, "Last 24 hours"), (24 * 7, "Last 7 days"))
+CUSTOM_RANGE = "custom"  # the form's "Custom range" choice: the after/before inputs, no moving window
+
+
 # --- validation: the one place for the rules of a query ----------------------------------------------------
 
 MAX_TEXT = 200

@@ -4,16 +4,17 @@ queries. Selectors return typed objects; templates never see raw upstream dicts.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from executions.browse.query import ExecutionQuery
+from executions.browse.query import DEFAULT_SORT, FILTERABLE_STATUSES, ExecutionQuery
 from executions.kodexa import (
     AnyOf,
     Assistant,
     Execution,
     ExecutionField,
+    ExecutionStatus,
     KodexaError,
     Page,
     StatusMessage,
@@ -25,6 +26,9 @@ from executions.upstream.problems import CachedReadFailed, UpstreamProblem
 from executions.upstream.tenant import tenant_list_assistants, tenant_list_executions
 
 CHILDREN_LIMIT = 50
+# A short id is looked for among this many of the newest executions (one upstream call): Kodexa's ids are UUIDs,
+# which its filters cannot match by prefix (docs/kodexa-api.md).
+ID_PREFIX_SCAN = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,19 @@ class ExecutionListing:
     query: ExecutionQuery
     assistants: tuple[Assistant, ...] = ()
     stale: Stale | None = None
+    # Per status, how many executions the query's other filters match (None: the count could not be read).
+    status_counts: tuple[tuple[ExecutionStatus, int | None], ...] = ()
+    counts_age: float = 0.0  # seconds since the oldest count was read
+
+
+@dataclass(frozen=True, slots=True)
+class IdPrefixSearch:
+    """The executions among the newest `scanned` whose id starts with `prefix`."""
+
+    prefix: str
+    rows: tuple[ExecutionRow, ...]
+    scanned: int
+    complete: bool  # the scan saw every execution there is: "none" means none, not "none recently"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,11 +179,59 @@ def _stale(cached: Cached[Any]) -> Stale | None:
 
 # --- executions ---------------------------------------------------------------------------------------
 
+def _count_query(query: ExecutionQuery) -> ExecutionQuery:
+    """What the status chips count within: the assistant, created-time and search filters of the list, nothing
+    else. Not its statuses (each chip is one), not "no progress for" (itself a kind of status: running and quiet),
+    not the page or sort (a count does not depend on them)."""
+    return ExecutionQuery(assistant_id=query.assistant_id, text=query.text, created_after=query.created_after,
+                          created_before=query.created_before, created_within_hours=query.created_within_hours)
+
+
+def _count_reads(query: ExecutionQuery, fresh_for: float | None) -> list[Read[int]]:
+    """One shared read per status: a page of one item, for its totalElements. Keyed by the relative form of the
+    query (`created_within_hours`, not the instant it stands for), so a moving window keeps one entry. `fresh_for`
+    overrides the policy's window (None: the policy's)."""
+    within = _count_query(query)
+
+    def count_read(status: ExecutionStatus) -> Read[int]:
+        one = replace(within, statuses=(status,))
+
+        def fetch() -> int:
+            return tenant_list_executions(page=1, page_size=1, filters=one.clauses(), query=one.text,
+                                          sort=(DEFAULT_SORT,)).total_elements
+
+        return Read(ReadKind.STATUS_COUNT, {"view": within.to_params(), "status": status.value}, fetch, fresh_for)
+
+    return [count_read(status) for status in FILTERABLE_STATUSES]
+
+
+def _counts(results: Sequence[Cached[Any] | BaseException], query: ExecutionQuery,
+            page: Page[Execution]) -> tuple[tuple[tuple[ExecutionStatus, int | None], ...], float]:
+    """The chips' counts and the age of the oldest. The page just read is as good as a count, and newer: with one
+    status filtered (and no "no progress" filter), its chip says what the table says."""
+    exact = query.statuses[0] if len(query.statuses) == 1 and not query.stalled_minutes else None
+    counts, age = [], 0.0
+    for status, result in zip(FILTERABLE_STATUSES, results, strict=True):
+        if status is exact:
+            counts.append((status, page.total_elements))
+        elif isinstance(result, Cached):
+            counts.append((status, result.value))
+            age = max(age, result.age)
+        elif isinstance(result, KodexaError):  # a chip without its number ("—"); the list itself stands
+            counts.append((status, None))
+        else:
+            raise result
+    return tuple(counts), age
+
+
 def execution_list(*, query: ExecutionQuery, with_assistants: bool = False, stale_ok: bool = True,
+                   with_counts: bool = False, counts_fresh_for: float | None = None,
                    meanwhile: Callable[[], object] | None = None) -> ExecutionListing:
     """One page of executions with names: one upstream call when the names are cached.
 
-    `with_assistants` also returns every assistant (for the filter's select), read in parallel with the page.
+    `with_assistants` also returns every assistant (for the filter's select), read in parallel with the page;
+    `with_counts` each status's count within the other filters (shared reads: free while fresh; `counts_fresh_for`
+    overrides how long they are).
     When Kodexa fails, the last good copy of the same page is returned marked stale (unless `stale_ok` is
     False: an htmx refresh keeps the rows already on screen instead). `meanwhile` runs in the caller's thread
     while Kodexa answers."""
@@ -179,17 +244,39 @@ def execution_list(*, query: ExecutionQuery, with_assistants: bool = False, stal
     reads = [Read(ReadKind.EXECUTION_PAGE, params, page_read)]
     if with_assistants:
         reads.append(ASSISTANTS)
-    page, *rest = read_many(reads, meanwhile=meanwhile)
+    counted = _count_reads(query, counts_fresh_for) if with_counts else []
+    page, *rest = read_many(reads + counted, meanwhile=meanwhile)
+    count_results = rest[len(rest) - len(counted):]
+    rest = rest[:len(rest) - len(counted)]
     if isinstance(page, BaseException):
         raise page
     if page.problem and not stale_ok:
         raise CachedReadFailed(page.problem)
+    counts, counts_age = _counts(count_results, query, page.value) if counted else ((), 0.0)
     # The filter form still renders without the assistant list; anything but a Kodexa error is a bug.
     if rest and isinstance(rest[0], BaseException) and not isinstance(rest[0], KodexaError):
         raise rest[0]
     assistants = rest[0].value if rest and isinstance(rest[0], Cached) else ()
     return ExecutionListing(rows=_rows(page.value.items, cached_only=page.problem is not None), page=page.value,
-                            query=query, assistants=tuple(assistants), stale=_stale(page))
+                            query=query, assistants=tuple(assistants), stale=_stale(page), status_counts=counts,
+                            counts_age=counts_age)
+
+
+def execution_id_prefix_search(*, prefix: str) -> IdPrefixSearch:
+    """The executions whose id starts with `prefix`, among the newest ID_PREFIX_SCAN: one upstream call (plus the
+    names of the few found, usually cached)."""
+    query = ExecutionQuery(page_size=ID_PREFIX_SCAN)
+
+    def scan() -> Page[Execution]:
+        return tenant_list_executions(page=1, page_size=query.page_size, filters=[], query=None,
+                                      sort=(query.sort,))
+
+    [found] = read_many([Read(ReadKind.EXECUTION_PAGE, {"view": query.to_params(), "id-prefix-scan": True}, scan)])
+    if isinstance(found, BaseException):
+        raise found
+    matches = [e for e in found.value.items if e.id.lower().startswith(prefix)]
+    return IdPrefixSearch(prefix=prefix, rows=_rows(matches, cached_only=found.problem is not None),
+                          scanned=len(found.value.items), complete=found.value.last)
 
 
 def execution_get(*, execution_id: str, meanwhile: Callable[[], object] | None = None) -> ExecutionDetail:

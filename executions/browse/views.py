@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -13,10 +14,11 @@ from django.views.decorators.http import require_safe
 from executions.audit import selectors as audit_queries
 from executions.browse import selectors
 from executions.browse.forms import ExecutionFilterForm
-from executions.browse.query import STUCK_AFTER_MINUTES, ExecutionQuery
+from executions.browse.query import CREATED_PRESETS, STUCK_AFTER_MINUTES, ExecutionQuery
 from executions.cancel.forms import CancelForm
 from executions.cancel.services import (
     CANCEL_PERMISSION,
+    MAX_BATCH,
     cancel_token_new,
 )
 from executions.charts.selectors import runs_chart_for_list
@@ -24,10 +26,59 @@ from executions.dashboards.selectors import team_list
 from executions.kodexa import ExecutionStatus, KodexaError, KodexaFilterRejected, KodexaNotFound
 from executions.reprocess.selectors import reprocess_origin
 from executions.reprocess.services import REPROCESS_PERMISSION, reprocessable
+from executions.templatetags.panel import STATUS_TONES
 from executions.upstream.problems import describe_upstream_error, log_upstream_problem, problem_response
 
 LIST_REFRESH_SECONDS = 10
+# How old the status chips' counts may be on a page that is opened rather than refreshed live (the live refresh
+# keeps them within LIST_REFRESH_SECONDS). Ten counts per window on top of one page per view would break the
+# list's budget of one Kodexa call per view for anyone who opens pages faster than one a second; a minute keeps
+# them at about 1 % of a busy desk's calls, and the chips say how old they are.
+COUNTS_MAX_AGE_ON_OPEN = 60
 DETAIL_REFRESH_SECONDS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChip:
+    """A status above the list, with how many the other filters match; a link that applies or removes it."""
+
+    status: ExecutionStatus
+    tone: str
+    count: int | None  # None: the count could not be read ("—")
+    active: bool
+    href: str
+
+
+def status_chips(query: ExecutionQuery, counts: tuple[tuple[ExecutionStatus, int | None], ...], *, base: str,
+                 live: bool) -> list[StatusChip]:
+    chips = []
+    for status, count in counts:
+        active = status in query.statuses
+        toggled = tuple(s for s in query.statuses if s is not status) if active else (*query.statuses, status)
+        params = replace(query, statuses=toggled, page=1).to_params() + ([("live", "1")] if live else [])
+        chips.append(StatusChip(status=status, tone=STATUS_TONES[status], count=count, active=active,
+                                href=f"{base}?{urlencode(params)}" if params else base))
+    return chips
+
+
+@dataclass(frozen=True, slots=True)
+class TimeChip:
+    """A created-time preset as a link beside the status chips: one click, no Apply."""
+
+    label: str
+    active: bool
+    href: str
+
+
+def time_chips(query: ExecutionQuery, *, base: str, live: bool) -> list[TimeChip]:
+    chips = []
+    for hours, label in ((None, "Any time"), *CREATED_PRESETS):
+        active = query.created_within_hours == hours and (hours is not None or not (query.created_after
+                                                                                    or query.created_before))
+        chosen = replace(query, created_within_hours=hours, created_after=None, created_before=None, page=1)
+        params = chosen.to_params() + ([("live", "1")] if live else [])
+        chips.append(TimeChip(label=label, active=active, href=f"{base}?{urlencode(params)}" if params else base))
+    return chips
 
 
 def _note_stale(stale: selectors.Stale | None, context: dict[str, object]) -> None:
@@ -50,6 +101,8 @@ def execution_list(request: HttpRequest) -> HttpResponse:
         return render(request, "browse/list.html", context, status=400)
     if pasted_id := form.pasted_execution_id:
         return redirect("executions:detail", execution_id=pasted_id)
+    if prefix := form.id_prefix:
+        return _id_prefix_search(request, prefix, context)
     query = form.to_query()
     canonical = query.to_params() + ([("live", "1")] if live else [])
     if not request.htmx and sorted(canonical) != sorted((k, v) for k, vs in request.GET.lists() for v in vs):
@@ -69,15 +122,41 @@ def execution_list(request: HttpRequest) -> HttpResponse:
     try:
         # An htmx refresh that fails keeps the rows already on screen (and says so) rather than older ones.
         listing = selectors.execution_list(query=query, with_assistants=not request.htmx, stale_ok=not request.htmx,
+                                           with_counts=True,
+                                           counts_fresh_for=None if request.htmx else COUNTS_MAX_AGE_ON_OPEN,
                                            meanwhile=database_reads)
     except KodexaError as exc:
         form.offer_assistants(selectors.assistant_list_or_empty())
         return problem_response(request, exc, "browse/list.html", context)
     form.offer_assistants(listing.assistants)
     context["listing"] = listing
+    context["chips"] = status_chips(query, listing.status_counts, base=request.path, live=live)
+    context["time_chips"] = time_chips(query, base=request.path, live=live)
+    context["counts_age"] = int(listing.counts_age) if listing.counts_age > LIST_REFRESH_SECONDS else None
+    context["bulk_limit"] = MAX_BATCH
     _note_stale(listing.stale, context)
     template = "browse/_results.html" if request.htmx else "browse/list.html"
     return render(request, template, context)
+
+
+def _id_prefix_search(request: HttpRequest, prefix: str, context: dict[str, object]) -> HttpResponse:
+    """The start of an id in the search box: its execution's page when exactly one of the newest has it, else
+    the ones that do, or a page that says none of the newest does."""
+    form = context["form"]
+    query = form.to_query()  # type: ignore[attr-defined]
+    context["query"] = query
+    context["can_cancel"] = request.user.has_perm(CANCEL_PERMISSION)
+    try:
+        found = selectors.execution_id_prefix_search(prefix=prefix)
+    except KodexaError as exc:
+        form.offer_assistants(selectors.assistant_list_or_empty())  # type: ignore[attr-defined]
+        return problem_response(request, exc, "browse/list.html", context)
+    if len(found.rows) == 1 and not request.htmx:
+        return redirect("executions:detail", execution_id=found.rows[0].execution.id)
+    form.offer_assistants(selectors.assistant_list_or_empty())  # type: ignore[attr-defined]
+    context["id_search"] = found
+    context["stuck_after"] = STUCK_AFTER_MINUTES
+    return render(request, "browse/list.html", context)
 
 
 @require_safe

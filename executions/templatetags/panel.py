@@ -310,6 +310,36 @@ def urlencode_dict(params: dict[str, str]) -> str:
 
 
 @register.simple_tag
+def list_chips(status_chips: Sequence[object], time_chips: Sequence[object], counts_age: int | None) -> SafeString:
+    """The status chips (with counts) and the time presets above the list, built in Python like its rows: fourteen
+    links through the template engine cost more than the rest of the page's head. Each chip is a plain link that
+    applies or removes its filter; an applied one is pressed (aria-current and a check mark)."""
+    check = '<span aria-hidden="true">✓ </span>'
+
+    def chip(href: str, classes: str, active: bool, inner: str, extra: str = "") -> str:
+        current = ' aria-current="true"' if active else ""
+        return f'<li><a href="{_e(href)}" class="{classes}{" active" if active else ""}"{extra}{current}>' \
+               f'{check if active else ""}{inner}</a></li>'
+
+    parts = ['<nav class="status-chips" aria-label="Filter by status (counts within the other filters)"><ul>']
+    for c in status_chips:
+        count = c.count  # type: ignore[attr-defined]
+        label = c.status.label  # type: ignore[attr-defined]
+        shown = '<span title="The count could not be read just now">—</span>' if count is None else f"{count:,}"
+        title = "Remove this status from the filter" if c.active else f"Show {label} executions too"  # type: ignore[attr-defined]
+        parts.append(chip(c.href, f'chip tone-{c.tone}{" zero" if count == 0 else ""}',  # type: ignore[attr-defined]
+                          c.active, f'{_e(label)} <span class="chip-count">{shown}</span>',  # type: ignore[attr-defined]
+                          f' data-status="{_e(c.status.value)}" title="{_e(title)}"'))  # type: ignore[attr-defined]
+    if counts_age:
+        parts.append(f'<li class="counts-age muted">counts from {int(counts_age)} s ago</li>')
+    parts.append('</ul></nav><nav class="status-chips time-chips" aria-label="Created"><ul>'
+                 '<li class="chips-label muted" aria-hidden="true">Created</li>')
+    parts.extend(chip(t.href, "chip plain", t.active, _e(t.label)) for t in time_chips)  # type: ignore[attr-defined]
+    parts.append("</ul></nav>")
+    return _html("".join(parts))
+
+
+@register.simple_tag
 def execution_list_rows(rows: Sequence[ExecutionRow], detail_prefix: str, can_cancel: bool,
                         stuck_after: int = STUCK_AFTER_MINUTES) -> SafeString:
     """The execution list's table body, built in Python in one call: through the template engine, variable
@@ -336,17 +366,25 @@ def _list_row_html(row: ExecutionRow, detail_prefix: str, can_cancel: bool, quie
         # Marked with an icon and words, not colour alone.
         minutes = int((datetime.now(UTC) - updated).total_seconds() // 60)
         reason = f'<small class="stuck-mark" data-stuck>⚠ No progress for {minutes} min</small>'
-    row_class = ' class="stuck"' if reason.startswith('<small class="stuck-mark"') else ""
+    classes = " ".join(name for name, applies in (("row-link", valid_id),
+                                                  ("stuck", reason.startswith('<small class="stuck-mark"'))) if applies)
+    # data-href: app.js opens it on a click anywhere in the row (not on its checkbox, links or buttons); the id stays
+    # the real link, for the keyboard and without JavaScript. data-label names each cell where rows are cards.
+    href = f' data-href="{_e(detail_prefix)}{eid}/"' if valid_id else ""
+    class_attr = f' class="{classes}"' if classes else ""
     return (
-        f'<tr data-execution-id="{eid}"{row_class}>{select}<td>{_badge_html(e.status, e.status_display)}{reason}</td>'
-        f'<td>{_copy_id_html(e.id, e.id[:8], link=f"{detail_prefix}{e.id}/" if valid_id else None)}</td>'
-        f'<td class="assistant">{_ref_html(row.assistant, "assistant")}</td>'
-        f'<td class="desc">{_ref_html(row.family, "document family")}</td>'
-        f'<td class="desc" title="{_e(_clip(description, 300))}">{_e(_clip(description, 120) or "—")}</td>'
-        f'<td class="nowrap">{_time_html(e.created_on, relative=True)}</td>'
-        f'<td class="nowrap">{_time_html(e.start_date, relative=True)}</td>'
-        f'<td class="nowrap">{_time_html(e.updated_on, relative=True)}</td>'
-        f'<td class="num nowrap">{duration(e.duration)}</td><td>{_execution_progress_html(e)}</td></tr>'
+        f'<tr data-execution-id="{eid}"{class_attr}{href}>{select}'
+        f'<td data-label="Status">{_badge_html(e.status, e.status_display)}{reason}</td>'
+        f'<td data-label="Id">{_copy_id_html(e.id, e.id[:8], link=f"{detail_prefix}{e.id}/" if valid_id else None)}'
+        f'</td><td class="assistant" data-label="Assistant">{_ref_html(row.assistant, "assistant")}</td>'
+        f'<td class="desc" data-label="Document">{_ref_html(row.family, "document family")}</td>'
+        f'<td class="desc" data-label="Description" title="{_e(_clip(description, 300))}">'
+        f'{_e(_clip(description, 120) or "—")}</td>'
+        f'<td class="nowrap" data-label="Created">{_time_html(e.created_on, relative=True)}</td>'
+        f'<td class="nowrap" data-label="Started">{_time_html(e.start_date, relative=True)}</td>'
+        f'<td class="nowrap" data-label="Last update">{_time_html(e.updated_on, relative=True)}</td>'
+        f'<td class="num nowrap" data-label="Duration">{duration(e.duration)}</td>'
+        f'<td data-label="Progress">{_execution_progress_html(e)}</td></tr>'
     )
 
 

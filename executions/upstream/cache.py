@@ -69,6 +69,7 @@ class ReadKind(StrEnum):
     ASSISTANT_NAME = "assistant-name"
     FAMILY_PATH = "family-path"
     WIDGET = "widget"  # a dashboard widget's count or rows
+    STATUS_COUNT = "status-count"  # how many executions of one status the list's other filters match (its chips)
     TENANT = "tenant"  # what the tenant reads: filter dialect, sort form, page base, text search
     RUNS_SAMPLE = "runs-sample"  # the latest executions of a window, for runs-over-time charts and trend lines
 
@@ -91,6 +92,11 @@ POLICIES: Mapping[ReadKind, Policy] = {
     ReadKind.ASSISTANT_NAME: Policy(fresh_for=600, keep_for=DAY, shared=True, missing_for=60, local_for=30),
     ReadKind.FAMILY_PATH: Policy(fresh_for=600, keep_for=DAY, shared=True, missing_for=60, local_for=30),
     ReadKind.WIDGET: Policy(fresh_for=30, keep_for=DAY, shared=True),
+    # The list's refresh window (browse.views.LIST_REFRESH_SECONDS): however many people watch a list, Kodexa is
+    # asked each status's count at most once per window, and a warm list view costs only its page. A page opened
+    # (not refreshed live) accepts older counts (browse.views.COUNTS_MAX_AGE_ON_OPEN). Kept in-process while
+    # fresh: ten per view, and the list must not pay a cache round trip for them.
+    ReadKind.STATUS_COUNT: Policy(fresh_for=10, keep_for=DAY, shared=True, local_for=10),
     ReadKind.TENANT: Policy(fresh_for=DAY, keep_for=7 * DAY, shared=True, local_for=30),
     # One list read per chart query (dashboards use their own refresh): a list page's chart costs Kodexa nothing
     # while fresh, however many people look, so the page stays at one call per view.

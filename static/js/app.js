@@ -166,8 +166,71 @@
     }
   });
 
-  document.addEventListener("DOMContentLoaded", function () { localizeTimes(document); fillBrowserZone(); });
-  document.addEventListener("htmx:afterSwap", function (event) { localizeTimes(event.target); });
+  // Whole rows open their execution: a click anywhere but on the row's own controls (its checkbox, links, copy
+  // button) or while selecting text. The id stays the real link, for the keyboard and without JavaScript.
+  document.addEventListener("click", function (event) {
+    var row = event.target.closest("tr[data-href]");
+    if (!row || event.defaultPrevented || event.button !== 0) { return; }
+    if (event.target.closest("a, button, input, label, select, textarea, summary, [data-copy]")) { return; }
+    var selection = window.getSelection && window.getSelection();
+    if (selection && String(selection).length) { return; }
+    if (event.ctrlKey || event.metaKey || event.shiftKey) {
+      window.open(row.getAttribute("data-href"), "_blank", "noopener");
+    } else {
+      window.location.assign(row.getAttribute("data-href"));
+    }
+  });
+
+  // The list's bulk bar: shown only while rows are ticked, saying how many ("5 selected · Stop 5…").
+  function updateBulkBar(root) {
+    (root || document).querySelectorAll("[data-bulk-bar]").forEach(function (bar) {
+      var form = bar.closest("form");
+      var ticked = form ? form.querySelectorAll("input[name=ids]:checked").length : 0;
+      bar.toggleAttribute("data-ticked", ticked > 0);
+      var count = bar.querySelector("[data-bulk-count]");
+      var stop = bar.querySelector("[data-bulk-stop]");
+      var hint = bar.querySelector("[data-bulk-hint]");
+      if (count) { count.textContent = ticked + " selected"; }
+      if (stop) { stop.textContent = "Stop " + ticked + "…"; }
+      if (hint) { hint.hidden = true; }
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("input[name=ids], [data-select-all]")) { updateBulkBar(); }
+  });
+
+  // The created-time preset: the custom dates show only for "Custom range" (without JavaScript they are folded).
+  function syncCreatedPreset(select) {
+    var range = select.closest(".created-control") && select.closest(".created-control").querySelector("[data-custom-range]");
+    if (!range) { return; }
+    range.open = select.value === "custom";  // a folded range is not shown at all (app.css, .js)
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select[data-created-preset]")) {
+      syncCreatedPreset(event.target);
+      if (event.target.value === "custom") {
+        var first = event.target.closest(".created-control").querySelector("[data-custom-range] input");
+        if (first) { first.focus(); }
+      }
+    }
+  });
+
+  function enhance(root) {
+    localizeTimes(root);
+    updateBulkBar(root);
+    root.querySelectorAll("select[data-created-preset]").forEach(syncCreatedPreset);
+  }
+
+  // On a phone the filters start folded (the results come first), unless one of them needs fixing.
+  function foldFiltersOnPhones() {
+    var panel = document.querySelector("[data-filters-panel]");
+    if (panel && !panel.hasAttribute("data-keep-open") && window.matchMedia("(max-width: 700px)").matches) {
+      panel.open = false;
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { enhance(document); foldFiltersOnPhones(); fillBrowserZone(); });
+  document.addEventListener("htmx:afterSwap", function (event) { localizeTimes(event.target); updateBulkBar(); });
   window.setInterval(function () {
     document.querySelectorAll("time[data-relative]").forEach(function (el) {
       var date = new Date(el.getAttribute("datetime"));

@@ -2,6 +2,8 @@
 (function () {
   "use strict";
   var KEY = "kodexa-admin-theme";
+  // Styles for what app.js will show or hide apply from the first paint, not after a flash.
+  document.documentElement.classList.add("js");
   var saved = null;
   try { saved = window.localStorage.getItem(KEY); } catch (e) { /* storage may be disabled */ }
   if (saved === "light" || saved === "dark") {
