@@ -115,6 +115,7 @@ def execution_list(request: HttpRequest) -> HttpResponse:
     def database_reads() -> None:  # while Kodexa answers
         # The first permission check loads them all (two queries), for the navigation and buttons too.
         context["can_cancel"] = request.user.has_perm(CANCEL_PERMISSION)
+        context["can_reprocess"] = request.user.has_perm(REPROCESS_PERMISSION)
         if not request.htmx:  # the full page's "save view" form offers the user's teams
             context["teams"] = list(team_list(user=request.user))
             context["runs_chart"] = runs_chart_for_list(query)  # shared, fresh for a minute: no call when warm

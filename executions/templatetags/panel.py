@@ -341,21 +341,25 @@ def list_chips(status_chips: Sequence[object], time_chips: Sequence[object], cou
 
 @register.simple_tag
 def execution_list_rows(rows: Sequence[ExecutionRow], detail_prefix: str, can_cancel: bool,
-                        stuck_after: int = STUCK_AFTER_MINUTES) -> SafeString:
+                        stuck_after: int = STUCK_AFTER_MINUTES, can_reprocess: bool = False) -> SafeString:
     """The execution list's table body, built in Python in one call: through the template engine, variable
     lookups alone cost about a millisecond per row, more for a 50-row page than Kodexa took to answer."""
     quiet_since = datetime.now(UTC) - timedelta(minutes=stuck_after)
-    return _html("".join(_list_row_html(row, detail_prefix, can_cancel, quiet_since) for row in rows))
+    return _html("".join(_list_row_html(row, detail_prefix, can_cancel, quiet_since, can_reprocess) for row in rows))
 
 
-def _list_row_html(row: ExecutionRow, detail_prefix: str, can_cancel: bool, quiet_since: datetime) -> str:
+def _list_row_html(row: ExecutionRow, detail_prefix: str, can_cancel: bool, quiet_since: datetime,
+                   can_reprocess: bool = False) -> str:
     e = row.execution
     eid = _e(e.id)
     valid_id = is_execution_id(e.id)  # Kodexa could send anything: only a real id gets a link or a checkbox
     select = ""
-    if can_cancel:
-        box = (f'<input type="checkbox" name="ids" value="{eid}" aria-label="Select execution {_e(e.id[:8])}">'
-               if valid_id and e.status.is_cancellable else "")
+    if can_cancel or can_reprocess:
+        # A running one may be stopped, a finished one reprocessed: the bulk bar counts each kind (data-kind).
+        kind = ("cancel" if can_cancel and e.status.is_cancellable
+                else "reprocess" if can_reprocess and e.status.is_terminal else "")
+        box = (f'<input type="checkbox" name="ids" value="{eid}" data-kind="{kind}" '
+               f'aria-label="Select execution {_e(e.id[:8])}">' if valid_id and kind else "")
         select = f'<td class="select">{box}</td>'
     description = e.description or ""
     why = e.error_title if e.status is ExecutionStatus.FAILED else None

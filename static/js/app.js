@@ -186,12 +186,16 @@
     (root || document).querySelectorAll("[data-bulk-bar]").forEach(function (bar) {
       var form = bar.closest("form");
       var ticked = form ? form.querySelectorAll("input[name=ids]:checked").length : 0;
+      var toStop = form ? form.querySelectorAll("input[name=ids][data-kind=cancel]:checked").length : 0;
+      var toReprocess = form ? form.querySelectorAll("input[name=ids][data-kind=reprocess]:checked").length : 0;
       bar.toggleAttribute("data-ticked", ticked > 0);
       var count = bar.querySelector("[data-bulk-count]");
       var stop = bar.querySelector("[data-bulk-stop]");
+      var reprocess = bar.querySelector("[data-bulk-reprocess]");
       var hint = bar.querySelector("[data-bulk-hint]");
       if (count) { count.textContent = ticked + " selected"; }
-      if (stop) { stop.textContent = "Stop " + ticked + "…"; }
+      if (stop) { stop.textContent = "Stop " + toStop + "…"; stop.hidden = toStop === 0; }
+      if (reprocess) { reprocess.textContent = "Reprocess " + toReprocess + "…"; reprocess.hidden = toReprocess === 0; }
       if (hint) { hint.hidden = true; }
     });
   }

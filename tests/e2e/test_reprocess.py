@@ -71,3 +71,30 @@ def test_operator_cancels_a_stuck_run_and_reprocesses_it_in_one_go(page, live_se
     expect(page.get_by_test_id("followups").get_by_role("link").first).to_be_visible(timeout=10_000)
     _shot(page, "cancel-then-reprocess-done")
     assert console_errors == []
+
+
+def test_operator_reprocesses_ticked_failed_executions_from_the_list(page, live_server, kodexa, alice, login,
+                                                                      console_errors):
+    families = sim_get(kodexa, "/api/document-families", pageSize=2)["content"]
+    assistant = next(a for a in sim_get(kodexa, "/api/assistants", pageSize=200)["content"] if a["active"])
+    failed = [kodexa.control.add_execution(status="FAILED", documentFamilyId=f["id"], assistantId=assistant["id"],
+                                           description=f"Broken OCR {n}", _sim={"lifecycle": False})
+              for n, f in enumerate(families)]
+    login("alice", "alice-pass-123")
+    page.goto(f"{live_server.url}/executions/?status=FAILED")
+    for execution in failed:
+        page.get_by_label(f"Select execution {execution['id'][:8]}").check()
+    bar = page.locator("[data-bulk-bar]")
+    expect(bar.get_by_test_id("bulk-reprocess")).to_have_text("Reprocess 2…")
+    expect(bar.get_by_test_id("bulk-cancel")).to_be_hidden()  # nothing ticked can be stopped
+    bar.get_by_test_id("bulk-reprocess").click()
+
+    expect(page.get_by_test_id("bulk-selection")).to_contain_text("reprocessed")
+    _shot(page, "bulk-reprocess-confirm")
+    page.get_by_label("Why").select_option(label="The cause was fixed")
+    page.get_by_label("Reason (kept in the audit log)").fill("OCR outage fixed")
+    page.get_by_role("button", name="Reprocess 2 documents").click()
+    expect(page.get_by_test_id("bulk-counts")).to_contain_text("2 succeeded")
+    expect(page.get_by_test_id("bulk-results").get_by_role("link", name="New executions")).to_have_count(2)
+    _shot(page, "bulk-reprocess-result")
+    assert console_errors == []
