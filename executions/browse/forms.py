@@ -63,7 +63,8 @@ class ExecutionFilterForm(forms.Form):
 
     status = forms.Field(required=False, widget=forms.CheckboxSelectMultiple(
         choices=[(s.value, s.label) for s in FILTERABLE_STATUSES]))
-    assistant = forms.Field(required=False, widget=forms.Select)
+    # Applies itself when picked with the pointer, or with Enter (app.js); the Apply button works as ever.
+    assistant = forms.Field(required=False, widget=forms.Select(attrs={"data-apply-on-pick": ""}))
     q = forms.Field(required=False, label="Search", widget=forms.TextInput(attrs={"maxlength": MAX_TEXT}))
     created_after = forms.Field(required=False, label="Created after", widget=_DATE_INPUT)
     created_before = forms.Field(required=False, label="Created before", widget=_DATE_INPUT)
@@ -122,7 +123,7 @@ class ExecutionFilterForm(forms.Form):
     def offer_assistants(self, assistants: Iterable[Assistant]) -> None:
         """Fill the assistant select; validation does not need it, so a page can load the list in parallel."""
         known = [(a.id, a.display_name) for a in sorted(assistants, key=lambda a: a.display_name.lower())]
-        self.fields["assistant"].widget = forms.Select(choices=[("", "All assistants"), *known])
+        self.fields["assistant"].widget.choices = [("", "All assistants"), *known]
 
     def _submitted(self) -> dict[str, list[str]]:
         if not self.is_bound or not hasattr(self.data, "getlist"):

@@ -81,6 +81,28 @@ def time_chips(query: ExecutionQuery, *, base: str, live: bool) -> list[TimeChip
     return chips
 
 
+# One click to what support staff look for most, keeping the assistant and search already chosen: with the
+# assistant select applying itself (app.js), "failed runs of one assistant in the last 24 hours" is three clicks.
+QUICK_VIEWS: tuple[tuple[str, dict[str, object]], ...] = (
+    ("Failed in the last 24 hours", {"statuses": (ExecutionStatus.FAILED,), "created_within_hours": 24,
+                                     "stalled_minutes": None}),
+    ("Stuck now", {"statuses": (ExecutionStatus.RUNNING,), "stalled_minutes": STUCK_AFTER_MINUTES,
+                   "created_within_hours": None}),
+)
+
+
+def quick_views(query: ExecutionQuery, *, base: str, live: bool) -> list[TimeChip]:
+    chips = []
+    for label, changes in QUICK_VIEWS:
+        chosen = replace(query, **changes, created_after=None, created_before=None, page=1)  # type: ignore[arg-type]
+        active = (query.statuses, query.created_within_hours, query.stalled_minutes) == (
+            chosen.statuses, chosen.created_within_hours, chosen.stalled_minutes) and not query.created_after \
+            and not query.created_before
+        params = chosen.to_params() + ([("live", "1")] if live else [])
+        chips.append(TimeChip(label=label, active=active, href=f"{base}?{urlencode(params)}"))
+    return chips
+
+
 def _note_stale(stale: selectors.Stale | None, context: dict[str, object]) -> None:
     """A page built from what the panel last saw says so, and its 'updated' time is when that was live."""
     if stale is None:
@@ -133,6 +155,7 @@ def execution_list(request: HttpRequest) -> HttpResponse:
     context["listing"] = listing
     context["chips"] = status_chips(query, listing.status_counts, base=request.path, live=live)
     context["time_chips"] = time_chips(query, base=request.path, live=live)
+    context["quick_views"] = quick_views(query, base=request.path, live=live)
     context["counts_age"] = int(listing.counts_age) if listing.counts_age > LIST_REFRESH_SECONDS else None
     context["bulk_limit"] = MAX_BATCH
     _note_stale(listing.stale, context)

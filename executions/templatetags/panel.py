@@ -310,7 +310,8 @@ def urlencode_dict(params: dict[str, str]) -> str:
 
 
 @register.simple_tag
-def list_chips(status_chips: Sequence[object], time_chips: Sequence[object], counts_age: int | None) -> SafeString:
+def list_chips(status_chips: Sequence[object], time_chips: Sequence[object], counts_age: int | None,
+               quick_views: Sequence[object] = ()) -> SafeString:
     """The status chips (with counts) and the time presets above the list, built in Python like its rows: fourteen
     links through the template engine cost more than the rest of the page's head. Each chip is a plain link that
     applies or removes its filter; an applied one is pressed (aria-current and a check mark)."""
@@ -336,6 +337,12 @@ def list_chips(status_chips: Sequence[object], time_chips: Sequence[object], cou
                  '<li class="chips-label muted" aria-hidden="true">Created</li>')
     parts.extend(chip(t.href, "chip plain", t.active, _e(t.label)) for t in time_chips)  # type: ignore[attr-defined]
     parts.append("</ul></nav>")
+    if quick_views:
+        parts.append('<nav class="status-chips time-chips" aria-label="Quick views"><ul>'
+                     '<li class="chips-label muted" aria-hidden="true">Quick</li>')
+        parts.extend(chip(q.href, "chip plain", q.active, _e(q.label), ' data-quick-view')  # type: ignore[attr-defined]
+                     for q in quick_views)
+        parts.append("</ul></nav>")
     return _html("".join(parts))
 
 

@@ -256,3 +256,27 @@
   document.addEventListener("DOMContentLoaded", function () { submitMarked(document); });
   document.addEventListener("htmx:afterSwap", function () { submitMarked(document); });
 })();
+
+// The list's assistant filter applies itself when picked (one step fewer to "failed runs of this assistant"); from
+// the keyboard, arrows only move the choice and Enter applies it, so nothing reloads mid-choice.
+(function () {
+  "use strict";
+  var movedByKey = null;
+  document.addEventListener("keydown", function (event) {
+    var select = event.target;
+    if (!select.matches || !select.matches("select[data-apply-on-pick]")) { return; }
+    if (event.key === "Enter") {
+      event.preventDefault();
+      if (select.form && select.form.requestSubmit) { select.form.requestSubmit(); }
+    } else {
+      movedByKey = select;
+    }
+  });
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.matches || !select.matches("select[data-apply-on-pick]")) { return; }
+    if (movedByKey === select) { movedByKey = null; return; }
+    if (select.form && select.form.requestSubmit) { select.form.requestSubmit(); }
+  });
+  document.addEventListener("pointerdown", function () { movedByKey = null; });
+})();

@@ -3,7 +3,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.helpers import sim_execution
+from tests.helpers import sim_execution, sim_executions, sim_get
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -181,3 +181,42 @@ def test_without_javascript_the_bar_and_the_custom_dates_are_there(page, live_se
     expect(page.locator("#id_created_within_hours")).to_have_value("custom")
     page.locator('nav.status-chips a[data-status="FAILED"]').click()  # chips are plain links
     expect(page).to_have_url(re.compile(r"status=RUNNING&status=FAILED"))
+
+
+def test_failed_runs_of_one_assistant_in_the_last_24_hours_in_three_clicks(page, live_server, kodexa, bob, login,
+                                                                           console_errors):
+    assistant = next(a for a in sim_get(kodexa, "/api/assistants", pageSize=200)["content"] if a["active"])
+    kodexa.control.add_execution(status="FAILED", assistantId=assistant["id"], description="Broken scan today",
+                                 _sim={"lifecycle": False})
+    login("bob", "bob-pass-123")
+    page.get_by_role("link", name="Executions").first.click()  # 1
+    page.get_by_role("link", name="Failed in the last 24 hours").click()  # 2
+    expect(page).to_have_url(re.compile(r"status=FAILED"))
+    select = page.locator("form.filters select[name=assistant]")
+    # 3: pick an assistant; it applies itself
+    select.select_option(assistant["id"])
+    expect(page).to_have_url(re.compile(rf"assistant={assistant['id']}"))
+    expect(page).to_have_url(re.compile(r"created_within_hours=24"))
+    rows = page.locator("tr.row-link")
+    expected = sim_executions(kodexa, f"assistantId:'{assistant['id']}' AND status:'FAILED'")
+    expect(rows.first).to_contain_text("Broken scan today")
+    assert 1 <= rows.count() <= len(expected)
+    for status in rows.locator(".badge").all_inner_texts():
+        assert status.strip().upper() == "FAILED"
+    assert console_errors == []
+
+
+def test_the_assistant_filter_waits_for_enter_when_chosen_by_keyboard(page, live_server, kodexa, bob, login,
+                                                                      console_errors):
+    login("bob", "bob-pass-123")
+    page.goto(f"{live_server.url}/executions/?status=FAILED")
+    select = page.locator("form.filters select[name=assistant]")
+    select.focus()
+    page.keyboard.press("ArrowDown")  # moves the choice: nothing reloads mid-choice
+    page.wait_for_timeout(300)
+    assert "assistant=" not in page.url
+    chosen = select.input_value()
+    assert chosen
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"assistant={chosen}"))
+    assert console_errors == []
