@@ -64,7 +64,7 @@ class ExecutionFilterForm(forms.Form):
     status = forms.Field(required=False, widget=forms.CheckboxSelectMultiple(
         choices=[(s.value, s.label) for s in FILTERABLE_STATUSES]))
     # Applies itself when picked with the pointer, or with Enter (app.js); the Apply button works as ever.
-    assistant = forms.Field(required=False, widget=forms.Select(attrs={"data-apply-on-pick": ""}))
+    assistant = forms.Field(required=False, widget=forms.Select(attrs={"data-apply-on-pick": True}))
     q = forms.Field(required=False, label="Search", widget=forms.TextInput(attrs={"maxlength": MAX_TEXT}))
     created_after = forms.Field(required=False, label="Created after", widget=_DATE_INPUT)
     created_before = forms.Field(required=False, label="Created before", widget=_DATE_INPUT)

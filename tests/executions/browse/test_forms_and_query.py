@@ -81,7 +81,7 @@ def test_filter_selects_mark_the_choice_escape_names_and_keep_their_attributes()
         Assistant(id="a-1", name='Invoices "EU" <script>'), Assistant(id="a-2", name="Contracts")])
     assert form.is_valid()
     assistant = str(form["assistant"])
-    assert assistant.startswith('<select name="assistant" id="id_assistant">')
+    assert assistant.startswith('<select name="assistant" data-apply-on-pick id="id_assistant">')
     assert '<option value="a-2" selected>Contracts</option>' in assistant
     assert '<option value="a-1">Invoices &quot;EU&quot; &lt;script&gt;</option>' in assistant
     assert '<option value="" >' not in assistant and '<option value="">All assistants</option>' in assistant
