@@ -37,10 +37,15 @@ SWEEP = ((2, 8), (2, 16), (2, 32))  # gthread workers x threads tried in full mo
 
 def gunicorn_defaults() -> tuple[int, int]:
     """workers x threads as gunicorn.conf.py sets them when the environment says nothing."""
-    saved = {k: os.environ.pop(k) for k in ("GUNICORN_WORKERS", "GUNICORN_THREADS") if k in os.environ}
+    # The whole environment is put back: the file also sets variables for gunicorn's own process (the metrics
+    # directory), which would otherwise leak into every process the benchmark starts later.
+    saved = dict(os.environ)
+    for name in ("GUNICORN_WORKERS", "GUNICORN_THREADS"):
+        os.environ.pop(name, None)
     try:
         conf = runpy.run_path(str(ROOT / "kodexa_admin" / "gunicorn.conf.py"))
     finally:
+        os.environ.clear()
         os.environ.update(saved)
     return int(conf["workers"]), int(conf["threads"])
 
