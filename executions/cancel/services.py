@@ -308,10 +308,10 @@ def _judge(attempt: _Attempt) -> tuple[CancelOutcome, str, int | None, float | N
         status = getattr(exc, "status", None)
         if isinstance(exc, KodexaNotFound):
             return CancelOutcome.FAILED, "Kodexa does not know this execution; nothing was cancelled.", status, \
-                getattr(exc, "elapsed_ms", None), _error_text(exc)
+                getattr(exc, "elapsed_ms", None), error_text(exc)
         problem = describe_upstream_error(exc)
         return (CancelOutcome.FAILED, f"Not cancelled: the execution could not be read first. {problem.message}",
-                status, getattr(exc, "elapsed_ms", None), _error_text(exc))
+                status, getattr(exc, "elapsed_ms", None), error_text(exc))
     before = attempt.before
     assert before is not None
     if not before.status.accepts_cancel:
@@ -327,15 +327,16 @@ def _judge(attempt: _Attempt) -> tuple[CancelOutcome, str, int | None, float | N
     latency = getattr(exc, "elapsed_ms", None)
     if may_have_been_applied(exc):
         return (CancelOutcome.UNKNOWN, "Kodexa did not confirm the cancel in time; it may or may not have been "
-                "applied. Check the execution's status before trying again.", status, latency, _error_text(exc))
+                "applied. Check the execution's status before trying again.", status, latency, error_text(exc))
     if isinstance(exc, KodexaConflict):
         return (CancelOutcome.FAILED, "Kodexa refused: the execution is no longer in a cancellable state.", status,
-                latency, _error_text(exc))
+                latency, error_text(exc))
     problem = describe_upstream_error(exc)
-    return CancelOutcome.FAILED, f"Not cancelled. {problem.message}", status, latency, _error_text(exc)
+    return CancelOutcome.FAILED, f"Not cancelled. {problem.message}", status, latency, error_text(exc)
 
 
-def _error_text(exc: BaseException) -> str:
+def error_text(exc: BaseException) -> str:
+    """The error as recorded in an audit event: its class and what Kodexa said, at most 500 characters."""
     detail = getattr(exc, "detail", None) or str(exc)
     return f"{type(exc).__name__}: {detail}"[:500]
 

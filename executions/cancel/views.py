@@ -110,8 +110,8 @@ def execution_cancel_view(request: HttpRequest, execution_id: str) -> HttpRespon
     return redirect("executions:detail", execution_id=execution_id)
 
 
-def _list_url(query: ExecutionQuery | None) -> str:
-    """The list with the filters the bulk cancel came from (canonical, never the posted text as such)."""
+def list_url(query: ExecutionQuery | None) -> str:
+    """The list with the filters a bulk action came from (canonical, never the posted text as such)."""
     base = reverse("executions:list")
     querystring = query.querystring() if query is not None else ""
     return f"{base}?{querystring}" if querystring else base
@@ -128,9 +128,9 @@ def execution_bulk_cancel(request: HttpRequest) -> HttpResponse:
     if not valid:
         errors = [e for field_errors in selection.errors.values() for e in field_errors]
         messages.error(request, " ".join(errors) or "Nothing selected.")
-        return redirect(_list_url(selection.cleaned_data.get("matching")))
+        return redirect(list_url(selection.cleaned_data.get("matching")))
     query = selection.query
-    context: dict[str, object] = {"nav_section": "executions", "back_url": _list_url(query), "query": query}
+    context: dict[str, object] = {"nav_section": "executions", "back_url": list_url(query), "query": query}
     by_query = selection.cleaned_data["by_query"]
     confirming = request.POST.get("confirm") == "1" and not by_query
     if confirming:
@@ -149,7 +149,7 @@ def execution_bulk_cancel(request: HttpRequest) -> HttpResponse:
             return problem_response(request, exc, "cancel/bulk_confirm.html", {**context, "ids": []})
         if matching is None or not matching.ids:
             messages.info(request, "No execution matching these filters can be cancelled.")
-            return redirect(_list_url(query))
+            return redirect(list_url(query))
         ids, matched = matching.ids, matching.total
         context["selection"] = matching.listing
     else:

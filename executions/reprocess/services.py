@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from executions.audit.chain import DuplicateAttempt, RequestMeta, audit_event_append
 from executions.audit.models import AuditAction, AuditEvent
-from executions.cancel.services import MAX_BATCH, refusal_record
+from executions.cancel.services import MAX_BATCH, error_text, refusal_record
 from executions.kodexa import (
     Execution,
     KodexaError,
@@ -328,12 +328,12 @@ def _judge(attempt: _Attempt) -> tuple[ReprocessOutcome, str, int | None, float 
     if isinstance(read, KodexaError):
         if isinstance(read, KodexaNotFound):
             return (ReprocessOutcome.FAILED, "Kodexa does not know this execution; nothing was reprocessed.",
-                    read.status, read.elapsed_ms, _error_text(read))
+                    read.status, read.elapsed_ms, error_text(read))
         if isinstance(read, KodexaNotConfigured):
-            return ReprocessOutcome.FAILED, f"Not reprocessed. {read.message}", None, None, _error_text(read)
+            return ReprocessOutcome.FAILED, f"Not reprocessed. {read.message}", None, None, error_text(read)
         problem = describe_upstream_error(read)
         return (ReprocessOutcome.FAILED, f"Not reprocessed: the execution could not be read first. "
-                f"{problem.message}", read.status, read.elapsed_ms, _error_text(read))
+                f"{problem.message}", read.status, read.elapsed_ms, error_text(read))
     assert read is not None
     if (why := reprocessable(read)) is not None:
         return ReprocessOutcome.SKIPPED, f"Not reprocessed: {why}.", None, None, ""
@@ -347,16 +347,11 @@ def _judge(attempt: _Attempt) -> tuple[ReprocessOutcome, str, int | None, float 
     if may_have_been_applied(sent):
         return (ReprocessOutcome.UNKNOWN, "Kodexa did not confirm the reprocess in time; it may or may not have "
                 "started. Look for new executions of this document before trying again.", sent.status,
-                sent.elapsed_ms, _error_text(sent))
+                sent.elapsed_ms, error_text(sent))
     problem = describe_upstream_error(sent)
     said = f" Kodexa said: {problem.said}" if problem.said else ""
     return (ReprocessOutcome.FAILED, f"Not reprocessed. {problem.message}{said}", sent.status, sent.elapsed_ms,
-            _error_text(sent))
-
-
-def _error_text(exc: BaseException) -> str:
-    detail = getattr(exc, "detail", None) or str(exc)
-    return f"{type(exc).__name__}: {detail}"[:500]
+            error_text(sent))
 
 
 def _replayed_result(key: str) -> ReprocessResult | None:

@@ -8,7 +8,6 @@ from datetime import timedelta
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -17,6 +16,7 @@ from executions.audit.models import AuditAction, AuditEvent
 from executions.browse import selectors as browse
 from executions.browse.query import ExecutionQuery
 from executions.cancel.services import cancel_token_new
+from executions.cancel.views import list_url
 from executions.kodexa import KodexaError, KodexaNotFound
 from executions.reprocess.forms import BulkReprocessForm, ReprocessForm
 from executions.reprocess.selectors import (
@@ -204,7 +204,7 @@ def execution_bulk_reprocess(request: HttpRequest) -> HttpResponse:
             return _forbidden(request)
     query = form.cleaned_data.get("matching") if hasattr(form, "cleaned_data") else None
     context: dict[str, object] = {"nav_section": "executions", "ids": ids,
-                                  "back_url": _list_url(query if isinstance(query, ExecutionQuery) else None)}
+                                  "back_url": list_url(query if isinstance(query, ExecutionQuery) else None)}
     if not ids:
         messages.error(request, "Tick the finished executions to reprocess (at most 100).")
         return redirect(context["back_url"])
@@ -237,9 +237,3 @@ def _bulk_confirm(request: HttpRequest, context: dict[str, object], *, status: i
     context["rows"] = [(row, reprocessable(row.execution)) for row in listing.rows]
     context["missing"] = len(context["ids"]) - len(listing.rows)  # type: ignore[arg-type]
     return render(request, "reprocess/bulk_confirm.html", context, status=status)
-
-
-def _list_url(query: ExecutionQuery | None) -> str:
-    base = reverse("executions:list")
-    querystring = query.querystring() if query is not None else ""
-    return f"{base}?{querystring}" if querystring else base
